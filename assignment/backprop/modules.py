@@ -1,0 +1,232 @@
+"""Layers ("modules") of a feed-forward network, each with a forward and a backward pass.
+
+The lecture builds a network out of modules (Module 1: linear, Module 2: sigmoid, ...).
+Each module computes its output from its input on the forward pass and, on the
+backward pass, turns dJ/d(output) into dJ/d(input) by the chain rule
+
+    dJ/dv_j = sum_i (dJ/du_i) (du_i/dv_j),
+
+filling in dJ/d(parameter) for its own parameters along the way.
+
+Conventions (see the handout):
+- Arrays are float64 and batched: N examples with D features is an (N, D) array.
+- ``backward(grad_out)`` takes dJ/d(output of the most recent forward), shape of that
+  output, and returns dJ/d(input of that forward), shape of that input. It uses only
+  what that forward stored (cached) on the module.
+- No method modifies its input arrays in place.
+"""
+
+import numpy as np
+
+
+class Module:
+    """Base class of every layer.
+
+    Attributes:
+    - params: dict name -> np.ndarray of trainable arrays (empty if the layer has none).
+      ``sgd_step`` updates these arrays in place.
+    - grads: dict with the same keys and shapes as ``params``; ``backward`` (over)writes
+      ``grads[name]`` with dJ/d(params[name]).
+    """
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+
+    def forward(self, x):
+        """Compute the output of the layer for a batch x and cache what backward needs."""
+        raise NotImplementedError("subclasses implement forward")
+
+    def backward(self, grad_out):
+        """Given dJ/d(output), store parameter gradients in self.grads and return dJ/dx."""
+        raise NotImplementedError("subclasses implement backward")
+
+    def __call__(self, x):
+        return self.forward(x)
+
+
+class Linear(Module):
+    """Fully connected layer: a_j = sum_i alpha_ji x_i + b_j for every output unit j.
+
+    In the lecture the bias is folded into alpha as alpha_j0 with x_0 = 1; here it is
+    kept apart as ``params["b"]`` (not to be confused with the lecture's output score b).
+    In matrix form, for a batch:  A = X @ W.T + b.
+
+    Parameters:
+    - params["W"]: shape (out_features, in_features), W[j, i] = alpha_ji.
+    - params["b"]: shape (out_features,), starts at zero.
+
+    Initialisation (exactly ONE call to ``rng.uniform`` per layer, for "xavier" and "uniform"):
+    - "xavier" (Glorot & Bengio 2010): W = rng.uniform(-r, r, size=(out, in)), r = sqrt(6 / (in + out)).
+    - "uniform": W = rng.uniform(-0.1, 0.1, size=(out, in)).
+    - "zero": W = zeros; draws nothing from rng.
+    Any other string raises ValueError. ``rng=None`` means ``np.random.default_rng(0)``.
+    """
+
+    def __init__(self, in_features, out_features, init="xavier", rng=None):
+        """Create the layer's params and zero-filled grads (same keys and shapes)."""
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        if rng is None:
+            rng = np.random.default_rng(0)
+        self._x = None  # forward caches its input x, shape (N, in_features)
+        # HINT: one rng.uniform(-r, r, size=(out, in)) call; b starts at zero; "zero" draws nothing
+        raise NotImplementedError("one rng.uniform(-r, r, size=(out, in)) call; b starts at zero; \"zero\" draws nothing")
+
+    def forward(self, x):
+        """Forward pass.
+
+        Input:  x of shape (N, in_features).
+        Output: a = x @ W.T + b, shape (N, out_features).
+        Caches: x (needed for dJ/dalpha_ji = dJ/da_j * x_i).
+        """
+        # HINT: a_j = sum_i alpha_ji x_i + b_j, i.e. x @ W.T + b
+        raise NotImplementedError("a_j = sum_i alpha_ji x_i + b_j, i.e. x @ W.T + b")
+
+    def backward(self, grad_out):
+        """Backward pass.
+
+        Input:  grad_out = dJ/da, shape (N, out_features).
+        Sets:   grads["W"] = dJ/dW, shape (out_features, in_features)  (dJ/dalpha_ji = sum_n dJ/da_nj x_ni);
+                grads["b"] = dJ/db, shape (out_features,)               (sum over the batch).
+        Output: dJ/dx, shape (N, in_features)                           (dJ/dx_i = sum_j dJ/da_j alpha_ji).
+        """
+        # HINT: da_j/dalpha_ji = x_i and da_j/dx_i = alpha_ji; sum the batch for W and b
+        raise NotImplementedError("da_j/dalpha_ji = x_i and da_j/dx_i = alpha_ji; sum the batch for W and b")
+
+
+class Sigmoid(Module):
+    """Logistic activation, elementwise: z_j = 1 / (1 + exp(-a_j)).
+
+    Must not overflow for |a_j| up to 1000: exp(-a) overflows for a < -709, so for
+    negative a use the equal form exp(a) / (1 + exp(a)); writing e = exp(-|a|) covers
+    both signs without ever exponentiating a positive number.
+    The derivative is dz_j/da_j = exp(-a_j) / (1 + exp(-a_j))^2 = z_j (1 - z_j).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._z = None  # forward caches its output z, same shape as the input
+
+    def forward(self, x):
+        """Input: a of any shape, e.g. (N, D). Output: z = sigmoid(a), same shape. Caches: z."""
+        # HINT: e = exp(-|a|); z = 1/(1+e) where a >= 0, e/(1+e) where a < 0
+        raise NotImplementedError("e = exp(-|a|); z = 1/(1+e) where a >= 0, e/(1+e) where a < 0")
+
+    def backward(self, grad_out):
+        """Input: dJ/dz, shape of z. Output: dJ/da = dJ/dz * z * (1 - z), same shape."""
+        # HINT: dz/da = z (1 - z), multiplied elementwise by dJ/dz
+        raise NotImplementedError("dz/da = z (1 - z), multiplied elementwise by dJ/dz")
+
+
+class Tanh(Module):
+    """Hyperbolic tangent activation, elementwise: z_j = tanh(a_j), range (-1, 1).
+
+    The derivative is dz_j/da_j = 1 - z_j^2. ``np.tanh`` is already stable.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._z = None  # forward caches its output z
+
+    def forward(self, x):
+        """Input: a of any shape. Output: z = tanh(a), same shape. Caches: z."""
+        # HINT: z = tanh(a)
+        raise NotImplementedError("z = tanh(a)")
+
+    def backward(self, grad_out):
+        """Input: dJ/dz, shape of z. Output: dJ/da = dJ/dz * (1 - z^2), same shape."""
+        # HINT: dz/da = 1 - z^2
+        raise NotImplementedError("dz/da = 1 - z^2")
+
+
+class ReLU(Module):
+    """Rectified linear unit, elementwise: z_j = max(0, a_j).
+
+    The derivative is 1 where a_j > 0 and 0 where a_j <= 0 (we take 0 at exactly a_j = 0):
+    the lecture's "clip the gradient when you pass zero".
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._mask = None  # forward caches the boolean mask a > 0
+
+    def forward(self, x):
+        """Input: a of any shape. Output: z = max(0, a), same shape. Caches: the mask a > 0."""
+        # HINT: z = max(0, a); remember where a > 0
+        raise NotImplementedError("z = max(0, a); remember where a > 0")
+
+    def backward(self, grad_out):
+        """Input: dJ/dz, shape of z. Output: dJ/da = dJ/dz where a > 0, else 0."""
+        # HINT: dz/da = 1 if a > 0 else 0 (0 at a == 0)
+        raise NotImplementedError("dz/da = 1 if a > 0 else 0 (0 at a == 0)")
+
+
+class Softplus(Module):
+    """Softplus activation, elementwise: z_j = log(1 + exp(a_j)), a smooth ReLU.
+
+    Stable form for |a_j| up to 1000: log(1 + exp(a)) = max(a, 0) + log(1 + exp(-|a|)),
+    which never exponentiates a positive number (use np.log1p for log(1 + .)).
+    The derivative is dz_j/da_j = exp(a_j) / (1 + exp(a_j)) = sigmoid(a_j).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._s = None  # forward caches sigmoid(a), the local derivative
+
+    def forward(self, x):
+        """Input: a of any shape. Output: z = softplus(a), same shape. Caches: sigmoid(a)."""
+        # HINT: z = max(a, 0) + log1p(exp(-|a|)); dz/da = sigmoid(a), computed stably too
+        raise NotImplementedError("z = max(a, 0) + log1p(exp(-|a|)); dz/da = sigmoid(a), computed stably too")
+
+    def backward(self, grad_out):
+        """Input: dJ/dz, shape of z. Output: dJ/da = dJ/dz * sigmoid(a), same shape."""
+        # HINT: dz/da = sigmoid(a)
+        raise NotImplementedError("dz/da = sigmoid(a)")
+
+
+class Sequential(Module):
+    """A chain of modules: the output of each is the input of the next.
+
+    ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1), Sigmoid())`` is the lecture's
+    one-hidden-layer network: a = alpha x, z = sigmoid(a), b = beta z, y = sigmoid(b).
+
+    Attributes:
+    - modules: the list of layers, in order.
+    - params / grads: read-only dicts rebuilt from the layers on every access, keyed
+      "{index}.{name}" (e.g. "0.W", "2.b"). They hold the layers' own array objects, so
+      updating ``params`` in place updates the layers.
+    """
+
+    def __init__(self, *modules):
+        # No super().__init__(): params and grads are properties here, not dicts.
+        self.modules = list(modules)
+
+    @property
+    def params(self):
+        """dict "{index}.{name}" -> the layer's own parameter array."""
+        return {f"{i}.{name}": arr
+                for i, module in enumerate(self.modules)
+                for name, arr in module.params.items()}
+
+    @property
+    def grads(self):
+        """dict "{index}.{name}" -> the layer's current gradient array (same keys as params)."""
+        return {f"{i}.{name}": arr
+                for i, module in enumerate(self.modules)
+                for name, arr in module.grads.items()}
+
+    def forward(self, x):
+        """Input: x, shape (N, D_in). Output: the last module's output. Each module caches its own."""
+        # HINT: visit the modules in order, feeding each one's output to the next
+        raise NotImplementedError("visit the modules in order, feeding each one's output to the next")
+
+    def backward(self, grad_out):
+        """Input: dJ/d(output), shape of the output. Output: dJ/dx, shape (N, D_in).
+
+        Visits the modules in reverse order (the lecture's reverse topological order);
+        each fills its own grads.
+        """
+        # HINT: visit the modules in reverse order, passing dJ/d(output) backwards
+        raise NotImplementedError("visit the modules in reverse order, passing dJ/d(output) backwards")
