@@ -5,17 +5,20 @@ Every dataset is a binary classification problem in the square [-1, 1]^2:
 - "diagonal_band":  class 1 inside the band |x1 - x2| < 0.5 around the diagonal.
                     One hidden layer with 2 logistic units carves it (one unit per edge).
 - "one_pocket":     class 1 inside a triangle, the intersection of three half-planes
-                    (3 hidden units, one per side).
+                    (3 hidden units, one per side; 2 units can only cut a wedge).
 - "four_gaussians": four Gaussian blobs at (+-0.5, +-0.5); class 1 is the blobs where x1
-                    and x2 have the same sign (an XOR), which 2 hidden units solve.
-- "two_pockets":    class 1 inside either of two separate discs (10 hidden units in the slides).
+                    and x2 have the same sign (an XOR), which 2 hidden units solve from most
+                    (not all) initialisations: a network can stall at 75%, one blob wrong.
+- "two_pockets":    class 1 inside either of two triangles standing side by side. Any shape
+                    simple enough for 2 to 4 hidden units that holds both pockets also holds
+                    the class-0 wedge between them; 10 hidden units (the slides) carve both.
 
 No single line separates the classes of any of them, so logistic regression fails.
 
 The classes are balanced: n // 2 points of class 1 and n - n // 2 of class 0, in random order.
 For the geometric sets (all but "four_gaussians") points closer than GAP to the class
 boundary are left out, so the labels are noise-free and the boundary is crisp; the
-Gaussian blobs overlap a little.
+Gaussian blobs have soft edges instead, with a rare point near the axes.
 
 Usage:
     X, y = generate("one_pocket", 1000, seed=7)        # fresh points, X (1000, 2), y (1000,)
@@ -44,11 +47,12 @@ CSV_HEADER = "x1,x2,y"
 
 GAP = 0.05                 # no point lies closer than this to a geometric class boundary
 BAND_HALF_WIDTH = 0.5      # diagonal_band: class 1 where |x1 - x2| < BAND_HALF_WIDTH
-TRIANGLE = ((0.0, 0.8), (-0.7, -0.45), (0.7, -0.45))   # one_pocket, counter-clockwise vertices
 BLOB_CENTER = 0.5          # four_gaussians: blob means at (+-BLOB_CENTER, +-BLOB_CENTER)
 BLOB_STD = 0.14            # four_gaussians: standard deviation of each coordinate
-POCKET_CENTERS = ((-0.45, 0.35), (0.45, -0.35))        # two_pockets: disc centres
-POCKET_RADIUS = 0.35       # two_pockets: disc radius
+# Pockets are triangles given by their vertices in counter-clockwise order.
+ONE_POCKET = ((0.0, 0.8), (-0.7, -0.45), (0.7, -0.45))
+TWO_POCKETS = (((-0.95, -0.7), (-0.05, -0.7), (-0.5, 0.8)),
+               ((0.05, -0.7), (0.95, -0.7), (0.5, 0.8)))
 
 
 def _check_name(name):
@@ -65,30 +69,34 @@ def _band_margin(X):
     return (BAND_HALF_WIDTH - np.abs(X[:, 0] - X[:, 1])) / np.sqrt(2.0)
 
 
-def _triangle_margin(X):
-    """Signed distance of each point of X, shape (M, 2), to the triangle's sides, shape (M,).
+def _triangle_margin(X, vertices):
+    """Signed distance of each point of X, shape (M, 2), to a triangle's sides, shape (M,).
 
+    vertices: three (x1, x2) corners in counter-clockwise order.
     The minimum over the three sides of the distance to the side's line, positive on the
-    inner side. Inside the triangle (class 1) it is the exact distance to the boundary;
-    outside it is negative and at most the distance to the triangle in magnitude.
+    inner side. Inside the triangle it is the exact distance to the boundary; outside it
+    is negative and no larger in magnitude than the distance to the triangle.
     """
-    vertices = np.asarray(TRIANGLE, dtype=np.float64)
+    corners = np.asarray(vertices, dtype=np.float64)
     distances = []
-    for a, b in zip(vertices, np.roll(vertices, -1, axis=0)):
+    for a, b in zip(corners, np.roll(corners, -1, axis=0)):
         edge = b - a
         inward = np.array([-edge[1], edge[0]]) / np.hypot(edge[0], edge[1])  # left normal
         distances.append((X - a) @ inward)
     return np.min(distances, axis=0)
 
 
-def _pockets_margin(X):
-    """Signed distance of each point of X, shape (M, 2), to the nearest disc's edge, shape (M,).
+def _one_pocket_margin(X):
+    """Signed distance of X, shape (M, 2), to the pocket ONE_POCKET, shape (M,); positive inside."""
+    return _triangle_margin(X, ONE_POCKET)
 
-    Positive inside either disc (class 1), negative outside both.
+
+def _two_pockets_margin(X):
+    """Signed distance of X, shape (M, 2), to the nearer of TWO_POCKETS, shape (M,).
+
+    Positive inside either pocket (class 1), negative outside both.
     """
-    centers = np.asarray(POCKET_CENTERS, dtype=np.float64)
-    dist = np.linalg.norm(X[:, None, :] - centers[None, :, :], axis=2)  # (M, 2)
-    return np.max(POCKET_RADIUS - dist, axis=1)
+    return np.max([_triangle_margin(X, pocket) for pocket in TWO_POCKETS], axis=0)
 
 
 def _balanced_by_margin(rng, n, margin):
@@ -156,8 +164,8 @@ def generate(name, n, seed):
     rng = np.random.default_rng(seed)
     if name == "four_gaussians":
         return _four_gaussians(rng, n)
-    margins = {"diagonal_band": _band_margin, "one_pocket": _triangle_margin,
-               "two_pockets": _pockets_margin}
+    margins = {"diagonal_band": _band_margin, "one_pocket": _one_pocket_margin,
+               "two_pockets": _two_pockets_margin}
     return _balanced_by_margin(rng, n, margins[name])
 
 
