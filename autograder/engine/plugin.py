@@ -1,0 +1,398 @@
+"""The pytest plugin that turns a grading suite's outcomes into Gradescope test records.
+
+Grading tests are pytest functions with gradescope-utils decorators. Unlike
+gradescope-utils' JSONTestRunner, every test ends up in the results with its
+max score, whatever happens to it:
+
+- passed: full weight, or the value given to `set_score` (`@partial_credit`);
+- failed or errored (in the test or in a fixture): 0 or the partial score set
+  before the failure, with a Markdown message (see engine.messages);
+- skipped, xfailed, deselected by the time budget: 0, saying it did not run;
+- in a module that failed to import or to collect: 0, the tests listed from
+  the module's source (engine.discover), else one entry per module carrying its
+  total from `[module_weights]`; see `GradingPlugin.finalize`.
+
+Semantics the suite relies on:
+- `@weight(w)` is per pytest item: each case of a parametrized test is worth w
+  and is numbered `<number>.<k>` (k = 1, 2, ... in collection order), named
+  `<name> [<case id>]`. A test's name is its docstring's first line, else its
+  function name.
+- `__score__`/`__leaderboard_value__` are cleared before every call, so partial
+  scores never leak between cases; a partial score is clamped to [0, weight].
+- `@pytest.mark.submission_files("a.py", ...)`: if intake did not find one of
+  them, the test fails before any fixture runs, with intake's message.
+- `@pytest.mark.depends_on("test_name" | "number" | "node id", ...)`: if a named
+  test failed, this one's message starts with "This fails because ... fails".
+- Fixtures: `sandbox` (session, engine.remote.Sandbox on the prepared copy),
+  `submission` (the IntakeReport), `grading_mode` ("local" | "gradescope"),
+  `solution_dir` (path of the reference solution, None when absent).
+- Suites run with `--assert=plain`: write assertion messages, pytest's rewriting
+  is off (its explanations show memory addresses and are not reproducible).
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from engine.discover import StaticDiscoveryError, discover_module
+from engine.messages import describe
+from engine.results import TestRecord, clean_text, fenced
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+BROKEN_SUITE = ("This test could not be run because of a problem in the autograder, not in your "
+                "code. Please tell your instructor.")
+NOT_RUN = ("Not run: grading stopped before this test finished (the time budget ran out or the "
+           "grader failed).")
+OUT_OF_TIME = "Not run: the grading time budget ran out before this test started."
+MAX_STUDENT_OUTPUT = 4_000
+
+
+def _unwrap_chain(fn: Any) -> list[Any]:
+    """`fn` and every function it wraps (functools.wraps' __wrapped__), outermost first."""
+    chain: list[Any] = []
+    while fn is not None and len(chain) < 50:
+        fn = getattr(fn, "__func__", fn)  # a method's function
+        if any(fn is f for f in chain):
+            break
+        chain.append(fn)
+        fn = getattr(fn, "__wrapped__", None)
+    return chain
+
+
+def _take_attr(chain: list[Any], name: str) -> tuple[bool, Any]:
+    for fn in chain:
+        if name in getattr(fn, "__dict__", {}):
+            return True, fn.__dict__[name]
+    return False, None
+
+
+def _clear_attr(chain: list[Any], name: str) -> None:
+    for fn in chain:
+        getattr(fn, "__dict__", {}).pop(name, None)
+
+
+def _leaderboard_value(value: Any) -> Any:
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return str(value)
+    return value if not isinstance(value, float) or math.isfinite(value) else str(value)
+
+
+def _weight(fn: Any, log: Callable[[str], None]) -> float:
+    raw = getattr(fn, "__weight__", None)
+    try:
+        value = float(raw or 0.0)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        log(f"[grader] {getattr(fn, '__name__', fn)}: weight {raw!r} is not a number >= 0; using 0")
+        return 0.0
+    return value
+
+
+def display_name(fn: Any) -> str:
+    """A test's name: its docstring's first line, else the function's name."""
+    doc = getattr(fn, "__doc__", None) or ""
+    first = next((line.strip() for line in doc.splitlines() if line.strip()), "")
+    return first or getattr(fn, "__name__", "test")
+
+
+class GradingPlugin:
+    """Collects one TestRecord per test; the caller builds results from `finalize()`.
+
+    suite_dir:        the suite's root (pytest's rootdir); records are keyed by node id
+    test_paths:       the folders/files given to pytest (for modules that never collected)
+    intake:           IntakeReport or None (then `submission_files` is not checked)
+    sandbox_factory:  root folder -> Sandbox, called once, lazily, by the `sandbox` fixture
+    deadline:         time.monotonic() value after which no test starts
+    module_weights:   suite-relative module path -> points, fallback for unreadable modules
+    """
+
+    def __init__(self, *, suite_dir: Path, test_paths: list[Path], mode: str, intake: Any = None,
+                 sandbox_factory: Callable[[str], Any] | None = None,
+                 solution_dir: Path | None = None, deadline: float | None = None,
+                 module_weights: dict[str, float] | None = None,
+                 log: Callable[[str], None] = print):
+        self.suite_dir = Path(suite_dir).resolve()
+        self.test_paths = [Path(p).resolve() for p in test_paths]
+        self.mode = mode
+        self.intake = intake
+        self.solution = solution_dir
+        self.deadline = deadline
+        self.module_weights = dict(module_weights or {})
+        self.log = log
+        self._factory = sandbox_factory
+        self._sandbox: Any = None
+        self._lock = threading.Lock()
+        self.records: dict[str, TestRecord] = {}
+        self.collect_problems: dict[str, str] = {}   # collector node id -> message for its tests
+        self.collection_started = False
+        self._chains: dict[str, list[Any]] = {}
+        self._meta: dict[str, dict] = {}
+
+    # ----- fixtures ---------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def sandbox(self):
+        """The worker running the student's code (engine.remote.Sandbox), started on first use."""
+        if self._factory is None or self.intake is None:
+            raise RuntimeError("no sandbox is available in this grading run")
+        self._sandbox = self._factory(self.intake.root)
+        try:
+            yield self._sandbox
+        finally:
+            sb, self._sandbox = self._sandbox, None
+            sb.close()
+
+    @pytest.fixture(scope="session")
+    def submission(self):
+        """The IntakeReport: found files, missing ones with messages, paths of the copies."""
+        return self.intake
+
+    @pytest.fixture(scope="session")
+    def grading_mode(self):
+        return self.mode
+
+    @pytest.fixture(scope="session")
+    def solution_dir(self):
+        return self.solution
+
+    def close_sandbox(self) -> None:
+        """Stop the worker if it is still running (idempotent)."""
+        sb, self._sandbox = self._sandbox, None
+        if sb is not None:
+            try:
+                sb.close()
+            except Exception as exc:  # the caller kills the worker's processes anyway
+                self.log(f"[grader] closing the sandbox failed: {exc!r}")
+
+    # ----- collection -------------------------------------------------------------
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "submission_files(*names): student files the test needs")
+        config.addinivalue_line("markers", "depends_on(*tests): tests this one builds on")
+
+    def pytest_collectstart(self, collector):
+        self.collection_started = True
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collect_problems[report.nodeid] = BROKEN_SUITE
+            self.log(f"[grader] collecting {report.nodeid or 'the suite'} failed:\n{report.longrepr}")
+        elif report.skipped:
+            reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+            self.collect_problems[report.nodeid] = f"Not run (skipped): {reason}"
+
+    @pytest.hookimpl(trylast=True)  # after any deselection by the suite's own conftest
+    def pytest_collection_modifyitems(self, items):
+        case_index: dict[str, int] = {}
+        numbers: dict[str, str] = {}
+        for item in items:
+            fn = getattr(item, "obj", None)
+            base_key = item.nodeid.split("[", 1)[0]
+            number = getattr(fn, "__number__", None)
+            number = None if number is None else str(number)
+            name = display_name(fn)
+            if hasattr(item, "callspec"):
+                case_index[base_key] = k = case_index.get(base_key, 0) + 1
+                number = f"{number}.{k}" if number is not None else None
+                name = f"{name} [{item.callspec.id}]"
+            visibility = getattr(fn, "__visibility__", "visible")
+            if visibility not in VISIBILITIES:
+                self.log(f"[grader] {item.nodeid}: unknown visibility {visibility!r}, using hidden")
+                visibility = "hidden"
+            if number is not None and number in numbers:
+                self.log(f"[grader] {item.nodeid} and {numbers[number]} share number {number}")
+            if number is not None:
+                numbers[number] = item.nodeid
+            deps = tuple(a for m in item.iter_markers("depends_on") for a in m.args)
+            self.records[item.nodeid] = TestRecord(
+                key=item.nodeid, function=getattr(item, "originalname", item.name), name=name,
+                max_score=_weight(fn, self.log), number=number,
+                visibility=visibility, tags=tuple(getattr(fn, "__tags__", ()) or ()),
+                depends_on=deps, output=NOT_RUN)
+            self._chains[item.nodeid] = _unwrap_chain(fn)
+            self._meta[item.nodeid] = {
+                "hide": getattr(fn, "__hide_errors__", None),
+                "board": (getattr(fn, "__leaderboard_column__", None),
+                          getattr(fn, "__leaderboard_sort_order__", "desc"))}
+
+    # ----- running ----------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        chain = self._chains.get(item.nodeid, [])
+        _clear_attr(chain, "__score__")
+        _clear_attr(chain, "__leaderboard_value__")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            pytest.fail(OUT_OF_TIME, pytrace=False)
+        if self.intake is not None:
+            for marker in item.iter_markers("submission_files"):
+                for name in marker.args:
+                    if not self.intake.has(name):
+                        pytest.fail(self.intake.message_for(name), pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        if item.nodeid in self.records:
+            with self._lock:
+                self._update(item, call, report)
+        return report
+
+    def _student_output(self) -> str:
+        take = getattr(self._sandbox, "take_output", None)
+        if take is None:
+            return ""
+        try:
+            text = take() or ""
+        except Exception as exc:  # a dead worker has nothing more to say
+            self.log(f"[grader] could not read the worker's output: {exc!r}")
+            return ""
+        return clean_text(text, MAX_STUDENT_OUTPUT).strip()
+
+    def _update(self, item, call, report) -> None:
+        rec = self.records[item.nodeid]
+        meta = self._meta[item.nodeid]
+        rec.duration += report.duration
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if report.when == "teardown":
+            if report.failed:
+                self.log(f"[grader] teardown of {item.nodeid} failed:\n{report.longrepr}")
+            return
+        if report.when == "setup" and report.passed:
+            return
+        xfail = getattr(report, "wasxfail", None)
+        if report.passed:
+            rec.outcome, rec.output = ("xpassed" if xfail is not None else "passed"), ""
+        elif report.skipped and xfail is not None:
+            rec.outcome, rec.output = "xfailed", f"Expected to fail{': ' + xfail if xfail else '.'}"
+        elif report.skipped:
+            reason = describe(exc) if exc is not None else str(report.longrepr)
+            rec.outcome, rec.output = "skipped", f"Not run (skipped): {reason}"
+        else:
+            rec.outcome = "error" if report.when == "setup" else "failed"
+            text = (describe(exc, call.excinfo, report.when) if exc is not None
+                    else str(report.longrepr))
+            rec.output = meta["hide"] if meta["hide"] else text
+        chain = self._chains[item.nodeid]
+        has_score, score = _take_attr(chain, "__score__")
+        if has_score and isinstance(score, (int, float)) and math.isfinite(score):
+            rec.score = min(max(float(score), 0.0), rec.max_score)
+        else:
+            rec.score = rec.max_score if rec.outcome in ("passed", "xpassed") else 0.0
+        column, order = meta["board"]
+        has_value, value = _take_attr(chain, "__leaderboard_value__")
+        if column is not None and has_value:
+            rec.leaderboard = (str(column), _leaderboard_value(value), order)
+        printed = self._student_output()
+        if printed:
+            rec.output += f"\n\n**Your code printed:**\n\n{fenced(printed)}"
+
+    # ----- after the session ------------------------------------------------------
+    def _module_files(self, where: Path) -> list[Path]:
+        """Test modules at or under `where` that this run was asked to collect."""
+        if where.is_file():
+            found = {where}
+        else:
+            found = set(where.rglob("test_*.py")) | set(where.rglob("*_test.py"))
+        return sorted(p for p in found if "__pycache__" not in p.parts and any(
+            p == t or p.is_relative_to(t) for t in self.test_paths))
+
+    def _unrun_targets(self) -> list[tuple[Path, str | None, str]]:
+        """(module file, qualname or None, why) for every part of the suite that never ran."""
+        targets = []
+        if not self.collection_started:
+            for path in self.test_paths:
+                targets += [(m, None, BROKEN_SUITE) for m in self._module_files(path)]
+        for nodeid, text in self.collect_problems.items():
+            path_part, _, qual = nodeid.partition("::")
+            where = self.suite_dir / path_part if path_part else self.suite_dir
+            for module in self._module_files(where) if where.exists() else []:
+                targets.append((module, qual or None, text))
+        return targets
+
+    def _static_records(self, module: Path, qual: str | None, why: str) -> list[TestRecord]:
+        rel = module.relative_to(self.suite_dir).as_posix() if module.is_relative_to(
+            self.suite_dir) else module.name
+        try:
+            tests = discover_module(module, rel, only=qual)
+        except StaticDiscoveryError as exc:
+            weight = self.module_weights.get(rel)
+            if weight is None:
+                self.log(f"[grader] {rel}: {exc}; no [module_weights] entry, its points are lost")
+            return [TestRecord(key=rel, function=rel, name=f"Tests in {rel}",
+                               max_score=weight or 0.0, outcome="error", output=why)]
+        records = []
+        for t in tests:
+            for k in range(1, t.cases + 1):
+                case = f"[case {k}]" if t.parametrized else ""
+                number = t.number if not t.parametrized or t.number is None else f"{t.number}.{k}"
+                records.append(TestRecord(
+                    key=f"{rel}::{t.qualname}{case}", function=t.function,
+                    name=f"{t.name} {case}".strip(), max_score=t.weight, number=number,
+                    visibility=t.visibility if t.visibility in VISIBILITIES else "hidden",
+                    tags=t.tags, outcome="error", output=why))
+        return records
+
+    def finalize(self, expected_total: float | None = None) -> list[TestRecord]:
+        """Every record: the collected tests, then those of modules that could not be collected.
+
+        expected_total: if given and the maxima add up to less, one more entry carries the
+        missing points, so the maximum never shrinks because the suite broke.
+        """
+        with self._lock:
+            records = [TestRecord(**vars(r)) for r in self.records.values()]
+        seen = {r.key for r in records}
+        for module, qual, why in self._unrun_targets():
+            for rec in self._static_records(module, qual, why):
+                if rec.key not in seen and not any(s.startswith(rec.key + "[") for s in seen):
+                    seen.add(rec.key)
+                    records.append(rec)
+        total = sum(r.max_score for r in records)
+        if expected_total is not None and total < expected_total - 1e-6:
+            self.log(f"[grader] the tests add up to {total} points, expected {expected_total}")
+            records.append(TestRecord(key="engine::unaccounted", function="unaccounted",
+                                      name="Tests that could not be run", outcome="error",
+                                      max_score=expected_total - total, output=BROKEN_SUITE))
+        elif expected_total is not None and total > expected_total + 1e-6:
+            self.log(f"[grader] the tests add up to {total} points, more than {expected_total}")
+        return records
+
+
+def pytest_args(suite_dir: Path, test_paths: list[Path], verbose: bool) -> list[str]:
+    """The command line every grading run uses (no ini file, no cache, no assertion rewriting)."""
+    args = [str(p) for p in test_paths]
+    args += [f"--rootdir={suite_dir}", "-c", os.devnull, f"--confcutdir={suite_dir}",
+             "--continue-on-collection-errors", "--assert=plain", "--import-mode=importlib",
+             "-p", "no:cacheprovider", "-p", "no:stepwise", "-W", "ignore::DeprecationWarning"]
+    return args + (["-v", "--tb=short", "-rfE", "--capture=no"] if verbose else ["-p", "no:terminal"])
+
+
+def run_suite(plugin: GradingPlugin, verbose: bool, collect_only: bool = False) -> int:
+    """Run pytest in this process with `plugin`; returns pytest's exit code.
+
+    collect_only: list the tests without running any (their records stay "not run").
+    The suite folder is put on sys.path (its helper modules import by plain name) and
+    no bytecode is written into it.
+    """
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    sys.dont_write_bytecode = True
+    suite = str(plugin.suite_dir)
+    if suite not in sys.path:
+        sys.path.insert(0, suite)
+    try:
+        args = pytest_args(plugin.suite_dir, plugin.test_paths, verbose)
+        return int(pytest.main(args + (["--collect-only"] if collect_only else []),
+                               plugins=[plugin]))
+    except Exception:  # pytest itself broke: what was recorded (and finalize) still stands
+        plugin.log("[grader] pytest raised:\n" + traceback.format_exc())
+        return -1
+    finally:
+        plugin.close_sandbox()

@@ -1,0 +1,213 @@
+"""Build, validate and atomically write Gradescope's results.json.
+
+The plugin turns every test into a `TestRecord`; `build_results` turns the
+records into the results dictionary (dependency hints, the visible-score
+summary, intake's findings); `write_results` validates it against
+`schema/results.schema.json` plus the invariants a schema cannot say (finite
+numbers, score <= max_score) and replaces the file atomically. `crash_results`
+is what is written when the engine itself fails: score 0, a neutral message
+for the student and the error in a hidden (instructor-only) entry.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PATH = Path(__file__).with_name("schema") / "results.schema.json"
+MAX_TEST_OUTPUT = 20_000       # characters per test (Gradescope cuts at 100,000)
+MAX_TOP_OUTPUT = 50_000
+NEUTRAL_CRASH = ("The autograder could not finish grading this submission because of a problem "
+                 "on our side, not in your code. Please tell your instructor; you may resubmit.")
+
+
+class ResultsError(ValueError):
+    """The results dictionary does not satisfy Gradescope's format or our invariants."""
+
+
+@dataclasses.dataclass
+class TestRecord:
+    """One entry of results.json, as the plugin sees it.
+
+    key:        pytest node id (or a synthetic id for statically discovered tests)
+    function:   the test function's name (what depends_on names refer to)
+    outcome:    "passed", "failed", "error", "skipped", "xfailed", "xpassed" or "notrun"
+    output:     Markdown explaining the outcome (empty when passed)
+    depends_on: names, numbers or node ids of tests this one builds on
+    leaderboard: (column, value, order) when the test set a leaderboard value
+    """
+
+    __test__ = False  # not a pytest test class, whatever imports it
+
+    key: str
+    function: str
+    name: str
+    max_score: float
+    score: float = 0.0
+    outcome: str = "notrun"
+    output: str = ""
+    number: str | None = None
+    visibility: str = "visible"
+    tags: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    leaderboard: tuple[str, Any, str] | None = None
+    duration: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome in ("passed", "xpassed") and self.score >= self.max_score
+
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_text(text: str, limit: int) -> str:
+    """`text` made safe for JSON and Gradescope: valid UTF-8, no control characters, at most
+    `limit` characters (head and tail kept)."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = _CONTROL.sub("", text)
+    if len(text) > limit:
+        half = (limit - 40) // 2
+        text = text[:half] + "\n\n[... output cut ...]\n\n" + text[-half:]
+    return text
+
+
+def fenced(text: str) -> str:
+    """`text` as a Markdown code block whose fence cannot be closed by the text itself."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text.rstrip()}\n{fence}"
+
+
+def _points(x: float) -> float:
+    return round(float(x), 6)
+
+
+def _matches(ref: str, rec: TestRecord) -> bool:
+    return ref in (rec.function, rec.number, rec.key) or rec.key.endswith("::" + ref)
+
+
+def _dependency_prefix(rec: TestRecord, records: list[TestRecord]) -> str:
+    for ref in rec.depends_on:
+        failing = [r for r in records if r is not rec and _matches(ref, r) and not r.passed]
+        if failing:
+            return f"This fails because `{failing[0].name}` fails; fix that first.\n\n"
+    return ""
+
+
+def _summary(records: list[TestRecord], mode: str) -> str:
+    shown = [r for r in records if r.visibility == "visible"]
+    got = sum(r.score for r in shown)
+    out_of = sum(r.max_score for r in shown)
+    later = sum(r.max_score for r in records if r.visibility != "visible")
+    if mode == "local":
+        return (f"**Public tests: {got:.1f} / {out_of:.1f} points.** Hidden tests run only on "
+                "Gradescope and count towards your grade too.")
+    if later:
+        return (f"**Visible tests: {got:.1f} / {out_of:.1f} points.** Hidden tests worth "
+                f"{later:.1f} points also ran; their results appear when grades are published.")
+    return f"**Total: {got:.1f} / {out_of:.1f} points.**"
+
+
+def _intake_section(report: Any) -> str:
+    if report is None:
+        return ""
+    lines = ["", "", "**Files used:** "
+             + (", ".join(f"`{v}`" for v in report.found.values()) or "none")]
+    if report.problems:
+        lines += ["", "**Problems with your submission:**"] + [f"- {p}" for p in report.problems]
+    if report.notes:
+        lines += ["", "**Notes:**"] + [f"- {n}" for n in report.notes]
+    return "\n".join(lines)
+
+
+def build_results(records: list[TestRecord], *, mode: str, intake: Any = None,
+                  execution_time: float = 0.0, notices: list[str] = ()) -> dict:
+    """The results.json dictionary for `records` (in the given order).
+
+    mode: "local" or "gradescope" (wording of the summary); intake: an IntakeReport or None;
+    notices: extra student-visible lines for the top-level output.
+    """
+    tests, board = [], []
+    for rec in records:
+        output = rec.output
+        if not rec.passed and rec.depends_on:
+            output = _dependency_prefix(rec, records) + output
+        entry = {"name": clean_text(rec.name, 1000), "score": _points(min(rec.score, rec.max_score)),
+                 "max_score": _points(rec.max_score),
+                 "status": "passed" if rec.passed else "failed",
+                 "output": clean_text(output, MAX_TEST_OUTPUT), "output_format": "md",
+                 "visibility": rec.visibility, "tags": [str(t) for t in rec.tags]}
+        if rec.number is not None:
+            entry["number"] = rec.number
+        tests.append(entry)
+        if rec.leaderboard is not None:
+            column, value, order = rec.leaderboard
+            board.append({"name": str(column), "value": value, "order": order})
+    top = "\n".join([_summary(records, mode), *notices]) + _intake_section(intake)
+    results = {"score": _points(sum(t["score"] for t in tests)),
+               "execution_time": round(float(execution_time), 3),
+               "output": clean_text(top, MAX_TOP_OUTPUT), "output_format": "md",
+               "test_output_format": "md", "stdout_visibility": "hidden", "tests": tests}
+    if board:
+        results["leaderboard"] = board
+    return results
+
+
+def crash_results(instructor_text: str, execution_time: float = 0.0) -> dict:
+    """Score 0, a neutral message, and `instructor_text` in a hidden entry."""
+    return {"score": 0.0, "execution_time": round(float(execution_time), 3),
+            "output": NEUTRAL_CRASH, "output_format": "md", "stdout_visibility": "hidden",
+            "tests": [{"name": "Autograder error (instructors only)", "score": 0.0,
+                       "max_score": 0.0, "status": "failed", "visibility": "hidden",
+                       "output": fenced(clean_text(instructor_text, MAX_TEST_OUTPUT - 20)),
+                       "output_format": "md"}]}
+
+
+def _schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def validate(results: dict) -> str:
+    """Check `results`; return its JSON text, or raise ResultsError saying what is wrong."""
+    try:
+        text = json.dumps(results, allow_nan=False, indent=1, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ResultsError(f"not JSON-serialisable: {exc}") from exc
+    import jsonschema  # here, so that printing a score table locally does not need it
+    try:
+        jsonschema.validate(results, _schema(), cls=jsonschema.Draft202012Validator)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "top level"
+        raise ResultsError(f"{where}: {exc.message}") from exc
+    for i, test in enumerate(results.get("tests", [])):
+        if test["score"] > test["max_score"] + 1e-9:
+            raise ResultsError(f"tests/{i}: score {test['score']} exceeds max_score {test['max_score']}")
+    for entry in results.get("leaderboard", []):
+        value = entry["value"]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ResultsError("leaderboard value must be finite")
+    return text
+
+
+def write_results(results: dict, path: str | Path) -> None:
+    """Validate, then write `path` atomically (temporary file in the same folder + rename)."""
+    text = validate(results)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,130 @@
+"""What run_autograder calls on Gradescope: grade the submission, always write results.json.
+
+    python -m engine.run [--root /autograder] [--worker-user NAME] [--worker-python PY]
+
+Layout under the root (Gradescope's): submission/ (as uploaded), source/ (the
+unpacked autograder zip: suite/, provided/, solution/, engine/), results/.
+Order: intake -> pytest with the plugin -> kill every process of the worker
+user -> write results. Whatever fails, a valid results.json is written: an
+engine error gives score 0 with a neutral message for the student and the
+traceback in a hidden entry (and on stdout, which only instructors see). A
+watchdog thread writes the results gathered so far, with the unfinished tests
+marked as not run, when the hard deadline passes, and ends the process.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from engine.config import load_config
+from engine.results import crash_results, write_results
+from engine.session import SessionSpec, make_plugin, make_work_dir, prepare, results_of
+from engine.plugin import run_suite
+
+class OnceWriter:
+    """Writes results.json at most once, from whichever thread gets there first."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self.done = False
+
+    def write(self, build: Callable[[], dict], started: float) -> bool:
+        with self._lock:
+            if self.done:
+                return False
+            try:
+                write_results(build(), self.path)
+            except BaseException:
+                print("[grader] building the results failed:\n" + traceback.format_exc(), flush=True)
+                write_results(crash_results(traceback.format_exc(), time.monotonic() - started),
+                              self.path)
+            self.done = True
+            return True
+
+
+def _worker_user(name: str | None):
+    """The worker's account (engine.sandbox.resolve_user): required and never root when we
+    are root; None when we are not (no privilege to switch)."""
+    from engine.sandbox import resolve_user
+    return resolve_user(name)
+
+
+def kill_worker_processes(user) -> None:
+    """SIGKILL every process of the worker's uid, detached ones included."""
+    if user is None:
+        return
+    from engine.sandbox import kill_uid_processes
+    if not kill_uid_processes(user.uid):
+        print(f"[grader] some processes of {user.name} survived SIGKILL", flush=True)
+
+
+def grade_submission(root: Path, sandbox_options: dict, writer: OnceWriter, started: float,
+                     user) -> None:
+    """Intake, tests, cleanup, results; a watchdog covers the hard deadline."""
+    source = root / "source"
+    config = load_config(source / "suite")
+    solution = source / "solution"
+    work = make_work_dir()
+    spec = SessionSpec(config=config, submission=root / "submission", work=work, mode="gradescope",
+                       provided=source / "provided", solution=solution if solution.is_dir() else None,
+                       sandbox_options=sandbox_options, verbose=True)
+    try:
+        report = prepare(spec)
+        limits = config.limits
+        plugin = make_plugin(spec, report, started + limits.time_budget_seconds,
+                             log=lambda m: print(m, flush=True))
+
+        def on_deadline() -> None:
+            print("[grader] hard deadline reached: writing what is known", flush=True)
+            kill_worker_processes(user)
+            writer.write(lambda: results_of(spec, plugin, report, started), started)
+            shutil.rmtree(work, ignore_errors=True)
+            os._exit(0)
+
+        watchdog = threading.Timer(
+            max(0.0, started + limits.hard_deadline_seconds - time.monotonic()), on_deadline)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            code = run_suite(plugin, verbose=True)
+            print(f"[grader] pytest exited with code {code}", flush=True)
+            kill_worker_processes(user)
+            writer.write(lambda: results_of(spec, plugin, report, started), started)
+        finally:
+            watchdog.cancel()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    parser = argparse.ArgumentParser(prog="python -m engine.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    parser.add_argument("--worker-user", default=os.environ.get("WORKER_USER") or None)
+    parser.add_argument("--worker-python", default=os.environ.get("WORKER_PYTHON") or None)
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    writer = OnceWriter(root / "results" / "results.json")
+    try:
+        user = _worker_user(args.worker_user)
+        options = {"user": user.name if user else None}
+        if args.worker_python:
+            options["python"] = args.worker_python
+        grade_submission(root, options, writer, started, user)
+    except BaseException:  # noqa: BLE001 - whatever happened, results must be written
+        text = traceback.format_exc()
+        print("[grader] the engine failed:\n" + text, flush=True)
+        writer.write(lambda: crash_results(text, time.monotonic() - started), started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""results.json: schema validation, invariants, atomic writes, summaries and crash results."""
+import copy
+import json
+import os
+
+import pytest
+
+from engine.results import (ResultsError, TestRecord, build_results, clean_text, crash_results,
+                            fenced, validate, write_results)
+
+GOOD = {"score": 3.0, "execution_time": 1.5, "output": "hi", "output_format": "md",
+        "tests": [{"name": "t", "score": 1.0, "max_score": 2.0, "status": "failed", "number": "1.2",
+                   "visibility": "visible", "output": "x", "output_format": "md", "tags": ["a"]}],
+        "leaderboard": [{"name": "speed", "value": 3.5, "order": "asc"}]}
+
+
+def test_good_results_validate():
+    assert json.loads(validate(GOOD)) == GOOD
+
+
+@pytest.mark.parametrize("path, value, why", [
+    (("execution_time",), "1.5", "a string, as JSONTestRunner writes it"),
+    (("tests", 0, "status"), "error", "status is passed or failed"),
+    (("tests", 0, "visibility"), "secret", "unknown visibility"),
+    (("tests", 0, "score"), 2.5, "score above max_score"),
+    (("tests", 0, "score"), -1.0, "negative score"),
+    (("tests", 0, "max_scor"), 2.0, "misspelt key"),
+    (("tests", 0, "number"), "1..2", "malformed number"),
+    (("tests", 0, "output"), "x" * 100_001, "longer than Gradescope keeps"),
+    (("score",), float("nan"), "NaN is not JSON"),
+    (("output_format",), "markdown", "unknown format"),
+    (("leaderboard", 0, "order"), "up", "order is asc or desc"),
+    (("leaderboard", 0, "value"), [1], "value is a number or a string"),
+])
+def test_schema_rejects(path, value, why):
+    bad = copy.deepcopy(GOOD)
+    target = bad
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ResultsError):
+        validate(bad)
+
+
+def test_needs_score_or_tests():
+    with pytest.raises(ResultsError):
+        validate({"output": "nothing else"})
+    validate({"score": 0})
+
+
+def test_test_entry_requires_scores():
+    bad = copy.deepcopy(GOOD)
+    del bad["tests"][0]["max_score"]
+    with pytest.raises(ResultsError, match="max_score"):
+        validate(bad)
+
+
+def test_write_is_atomic_and_keeps_old_file_on_invalid(tmp_path):
+    path = tmp_path / "results" / "results.json"
+    write_results(GOOD, path)
+    assert json.loads(path.read_text()) == GOOD
+    bad = copy.deepcopy(GOOD)
+    bad["tests"][0]["status"] = "exploded"
+    with pytest.raises(ResultsError):
+        write_results(bad, path)
+    assert json.loads(path.read_text()) == GOOD
+    assert os.listdir(path.parent) == ["results.json"]  # no temporary file left behind
+
+
+def _rec(key, score, max_score, outcome, **kw):
+    return TestRecord(key=key, function=key.split("::")[-1], name=kw.pop("name", key),
+                      max_score=max_score, score=score, outcome=outcome, **kw)
+
+
+def test_build_results_dependency_summary_and_leaderboard():
+    records = [
+        _rec("m::test_base", 0, 2, "failed", output="base broke", number="1.1", name="Base"),
+        _rec("m::test_next", 0, 3, "failed", output="next broke", number="1.2",
+             depends_on=("test_base",)),
+        _rec("m::test_ok", 1, 1, "passed", number="1.3", depends_on=("1.1",)),
+        _rec("m::test_secret", 4, 4, "passed", visibility="hidden", leaderboard=("acc", 0.9, "desc")),
+    ]
+    res = build_results(records, mode="gradescope")
+    validate(res)
+    by_number = {t.get("number"): t for t in res["tests"]}
+    assert by_number["1.2"]["output"].startswith("This fails because `Base` fails; fix that first.")
+    assert by_number["1.2"]["output"].endswith("next broke")
+    assert by_number["1.1"]["output"] == "base broke"
+    assert by_number["1.3"]["status"] == "passed" and "fails because" not in by_number["1.3"]["output"]
+    assert res["score"] == 5.0
+    assert "Visible tests: 1.0 / 6.0 points" in res["output"] and "4.0 points" in res["output"]
+    assert res["leaderboard"] == [{"name": "acc", "value": 0.9, "order": "desc"}]
+    assert isinstance(res["execution_time"], float)
+
+
+def test_partial_score_is_failed_status_and_local_summary():
+    res = build_results([_rec("m::t", 1.5, 4, "passed")], mode="local")
+    assert res["tests"][0]["status"] == "failed" and res["tests"][0]["score"] == 1.5
+    assert "Public tests: 1.5 / 4.0 points" in res["output"] and "Gradescope" in res["output"]
+
+
+def test_clean_text_strips_controls_and_truncates():
+    raw = "ok\x00\x1b[31mred\x1b[0m\ud800" + "y" * 500 + "END"
+    out = clean_text(raw, 200)
+    assert "\x00" not in out and "\x1b" not in out and out.startswith("okred")
+    assert len(out) <= 200 and out.endswith("END") and "output cut" in out
+    json.dumps(out).encode("utf-8")  # valid UTF-8 once encoded
+
+
+def test_fence_cannot_be_closed_by_content():
+    text = "evil\n```\n# heading outside?"
+    block = fenced(text)
+    fence = block.splitlines()[0]
+    assert set(fence) == {"`"} and len(fence) == 4 and block.endswith("\n" + fence)
+
+
+def test_crash_results_are_valid_and_hide_the_traceback():
+    res = crash_results("Traceback: /autograder/source/engine/run.py line 1\nBoom", 2.0)
+    validate(res)
+    assert res["score"] == 0 and "problem on our side" in res["output"]
+    assert "Boom" not in res["output"]
+    (entry,) = res["tests"]
+    assert entry["visibility"] == "hidden" and "Boom" in entry["output"]

@@ -1,0 +1,1 @@
+"""toypkg: a two-function package used only to test the grading engine."""
