@@ -5,7 +5,8 @@
 Zip root: setup.sh, run_autograder, requirements.txt (from the folder above the
 engine), engine/ (this package), suite/ (the whole suite: public + hidden +
 assignment.toml), solution/ (`[build].solution_files`), provided/ (the
-assignment's `provided_files`, from `[build].provided`). Entries are sorted,
+assignment's `provided_files`, from `[build].provided`), and `[build].support_files`
+(files the suite reads, at the same path as in the repository). Entries are sorted,
 timestamps fixed to 1980-01-01, modes 0644 (0755 for the two scripts), so the
 same sources always give the same bytes.
 """
@@ -62,6 +63,8 @@ def contents(config: AssignmentConfig) -> dict[str, Path]:
     files.update(_tree(config.suite_dir, "suite"))
     files.update(_globbed(config.build.solution, config.build.solution_files, "solution"))
     files.update(_globbed(config.build.provided, config.provided_files, "provided"))
+    for name, path in _globbed(config.build.root, config.build.support_files, "").items():
+        files[name.lstrip("/")] = path
     return files
 
 

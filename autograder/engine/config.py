@@ -26,6 +26,7 @@ from this file, read on the trusted side only. Example::
     solution = "solution"
     solution_files = ["backprop/*.py", "answers.toml"]
     provided = "assignment/backprop"
+    support_files = ["quiz/quiz.toml"]   # optional: zipped at the same relative path
 """
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ class BuildSpec:
     solution: Path
     solution_files: tuple[str, ...]
     provided: Path
+    support_files: tuple[str, ...] = ()   # files the suite reads, zipped at the same path from `root`
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +136,8 @@ def _build(table: dict | None, base: Path) -> BuildSpec | None:
     root = (base / table["root"]).resolve()
     return BuildSpec(root=root, solution=root / table["solution"],
                      solution_files=_str_list(table, "solution_files", "[build]"),
-                     provided=root / table["provided"])
+                     provided=root / table["provided"],
+                     support_files=_str_list(table, "support_files", "[build]", required=False))
 
 
 def load_config(path: str | Path) -> AssignmentConfig:
