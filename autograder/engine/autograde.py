@@ -83,10 +83,11 @@ def autograde(submission: Path, results_out: Path, suite: Path, zip_path: Path |
         if zip_path is None:
             zip_path = private / "autograder.zip"
             build(suite, zip_path)
-        _unpack(zip_path, root / "source")
+        (root / "source").mkdir(mode=0o700)  # unreadable by the worker's user from the start,
+        _unpack(zip_path, root / "source")   # not only once run_autograder locks it
         shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
         _copy_submission(submission, root / "submission")
-        (root / "results").mkdir()
+        (root / "results").mkdir(mode=0o700)
         (root / "submission_metadata.json").write_text(json.dumps(metadata(submission), indent=2))
         env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,
                **_worker_env(user)}

@@ -138,6 +138,7 @@ class GradingPlugin:
         self.collection_started = False
         self._chains: dict[str, list[Any]] = {}
         self._meta: dict[str, dict] = {}
+        self._notes: dict[str, list[str]] = {}   # node id -> what the test said through `note`
 
     # ----- fixtures ---------------------------------------------------------------
     @pytest.fixture(scope="session")
@@ -164,6 +165,13 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def solution_dir(self):
         return self.solution
+
+    @pytest.fixture
+    def note(self, request):
+        """note(text): Markdown that becomes this test's output whatever its outcome (a failure's
+        message follows it). For what a passing test must still tell the student."""
+        notes = self._notes.setdefault(request.node.nodeid, [])
+        return lambda text: notes.append(str(text))
 
     def close_sandbox(self) -> None:
         """Stop the worker if it is still running (idempotent)."""
@@ -281,6 +289,9 @@ class GradingPlugin:
             text = (describe(exc, call.excinfo, report.when) if exc is not None
                     else str(report.longrepr))
             rec.output = meta["hide"] if meta["hide"] else text
+        notes = "\n\n".join(self._notes.get(item.nodeid, ()))
+        if notes and rec.outcome not in ("skipped", "xfailed"):
+            rec.output = f"{notes}\n\n{rec.output}" if rec.output else notes
         chain = self._chains[item.nodeid]
         has_score, score = _take_attr(chain, "__score__")
         if has_score and isinstance(score, (int, float)) and math.isfinite(score):

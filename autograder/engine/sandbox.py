@@ -264,7 +264,11 @@ class WorkerProcess:
             raise ChannelTimeout
         poller = select.poll()
         poller.register(fd, event)
-        poller.poll(int(min(remaining, 86400) * 1000) + 1)
+        # Wake up now and then: a process the worker started may hold the channel open after
+        # the worker died, and then no EOF ever comes (the call would wait for its timeout).
+        if not poller.poll(int(min(remaining, 0.25) * 1000) + 1) and not self.alive():
+            raise ChannelClosed("the worker exited while a process it started still holds "
+                                "the channel")
 
     def send(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)

@@ -49,7 +49,7 @@ def test_run_grades_in_gradescope_mode(tmp_path):
     proc = python_m("engine.run", "--root", str(root))
     assert proc.returncode == 0, proc.stderr
     res = read_results(root)
-    assert len(res["tests"]) == 29 and res["score"] == 19
+    assert len(res["tests"]) == 31 and res["score"] == 20
     by_number = {t.get("number"): t for t in res["tests"]}
     assert by_number["5.2"]["status"] == "failed"  # it checks grading_mode == "local"
     assert res["output"].startswith("**Visible tests:")

@@ -53,6 +53,8 @@ def entry(outcome_results, number):
     ("5.1", 3, "failed", 0, "`answers.toml` was not found in your submission"),
     ("5.2", 1, "passed", 1, ""),
     ("6.1", 2, "failed", 0, "Something is off."),
+    ("9.1", 1, "passed", 1, "format only here; the real score comes from elsewhere"),
+    ("9.2", 1, "failed", 0, "what was tried\n\nwhat went wrong"),
 ])
 def test_every_outcome_is_listed_with_its_max_score(outcome_results, number, max_score, status,
                                                     score, text):
@@ -107,9 +109,9 @@ def test_collection_error_and_unreadable_module_keep_their_points(outcome_result
 
 def test_totals(outcome_results):
     by_number, res = outcome_results
-    assert len(by_number) == 29
-    assert sum(t["max_score"] for t in by_number.values()) == 91.5
-    assert res["score"] == sum(t["score"] for t in by_number.values()) == 20
+    assert len(by_number) == 31
+    assert sum(t["max_score"] for t in by_number.values()) == 93.5
+    assert res["score"] == sum(t["score"] for t in by_number.values()) == 21
 
 
 def test_static_discovery_agrees_with_collection(outcome_results):
@@ -120,7 +122,7 @@ def test_static_discovery_agrees_with_collection(outcome_results):
         for k in range(1, t.cases + 1):
             listed[f"{t.number}.{k}" if t.parametrized else t.number] = (t.weight, t.visibility)
     collected = {n: (e["max_score"], e["visibility"]) for n, e in outcome_results[0].items()
-                 if n[0] in "123456"}
+                 if n[0] in "1234569"}
     assert listed == collected
 
 
@@ -131,8 +133,8 @@ def test_broken_suite_conftest_still_lists_every_test(tmp_path):
     sub = tmp_path / "sub"
     sub.mkdir()
     res = grade(suite, sub, tmp_path / "results.json")
-    assert sum(t["max_score"] for t in res["tests"]) == 91.5
-    assert res["score"] == 0 and len(res["tests"]) == 29
+    assert sum(t["max_score"] for t in res["tests"]) == 93.5
+    assert res["score"] == 0 and len(res["tests"]) == 31
     assert all("problem in the autograder" in t["output"] for t in res["tests"])
 
 

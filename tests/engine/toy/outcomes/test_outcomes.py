@@ -123,3 +123,16 @@ def test_hidden_message():
 @visibility("hidden")
 def test_hidden_visibility():
     pass
+
+
+@weight(1)
+@number("9.1")
+def test_note_on_a_pass(note):
+    note("format only here; the real score comes from elsewhere")
+
+
+@weight(1)
+@number("9.2")
+def test_note_before_a_failure(note):
+    note("what was tried")
+    assert False, "what went wrong"
