@@ -1,0 +1,257 @@
+"""Hostile submissions graded end to end (engine.autograde, as Gradescope would), as root.
+
+Each submission of tests/hostile/corpus.py is the solution or the skeleton plus attacks; each
+test asserts that the attack did not raise the score (compared with the same submission without
+the attack) and that nothing escaped: results.json is the engine's valid file and stays
+untouched, the worker's user wrote nothing outside its scratch folder that grading uses, and
+none of its processes survived the run. The runs are shared with tests/test_autograde_e2e.py
+and graded two at a time (see tests/hostile/campaign.py).
+"""
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from hostile import corpus
+from hostile.campaign import (IS_ROOT, campaign, files_owned_by,  # noqa: F401 (fixture)
+                              left_in_shared_folders)
+from engine.sandbox import WorkerLimits  # autograder/ is on sys.path now
+
+pytestmark = pytest.mark.skipif(
+    not IS_ROOT, reason="needs root: only then does the worker run as another, unprivileged user, "
+                        "and kill(-1) or the uid sweep would hit the test process itself")
+AUTOGRADE_RUNS = (("solution", "skeleton", "forge", "cheat", "zip_links", "faults") if IS_ROOT
+                  else ())
+
+DAEMON_SETTLE = 1.5        # seconds after a run: several periods of the forging daemon
+MAX_RESULTS_BYTES = 1 << 20
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")   # control characters but \t and \n
+
+
+# ------------------------------------------------------------------ shared checks
+
+def assert_contained(run, campaign):
+    """Nothing of the attack escaped the worker: see the module docstring."""
+    results = run.check()
+    assert run.returncode == 0, run.log[-3000:]
+    assert run.root is not None, f"no AUTOGRADER_ROOT kept in {run.area}"
+    assert run.disk_text() == run.text, "results.json changed after grading ended"
+    assert os.stat(run.root / "results" / "results.json").st_uid == 0
+    assert "forged" not in results["output"]
+    assert all(t["name"] != "forged" for t in results["tests"])
+    assert run.leftover_processes == [], "processes of the worker's user outlived the run"
+    assert files_owned_by(run.uid, [run.area]) == [], "the worker wrote beside the grader"
+    assert [m for m in campaign.markers() if "-executed-" in m] == []
+
+
+def assert_not_inflated(run, baseline):
+    """Same tests with the same maxima, and no test scores more than without the attack."""
+    got, base = run.tests(), baseline.tests()
+    assert sorted(got) == sorted(base)
+    assert {k: t["max_score"] for k, t in got.items()} == \
+           {k: t["max_score"] for k, t in base.items()}
+    raised = {k: (base[k]["score"], t["score"]) for k, t in got.items()
+              if t["score"] > base[k]["score"]}
+    assert raised == {}, f"the attack raised these scores (before, after): {raised}"
+    assert run.check()["score"] <= baseline.check()["score"]
+
+
+def all_strings(value):
+    """Every string inside a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from all_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from all_strings(v)
+
+
+def secret_lines():
+    """Lines of the hidden material that must never appear in results: code of the solution that
+    the skeleton does not have, the hidden tests' code, the quiz key and the grading seed."""
+    secret = []
+    for name in corpus.STUDENT_FILES:
+        public = set((corpus.SKELETON / "backprop" / name).read_text().splitlines())
+        secret += [line for line in (corpus.SOLUTION / "backprop" / name).read_text().splitlines()
+                   if line not in public]
+    for path in sorted((corpus.REPO / "autograder" / "suite" / "hidden").glob("*.py")):
+        secret += path.read_text().splitlines()
+    for name in ("answers.toml", "calibration.toml"):
+        secret += (corpus.SOLUTION / name).read_text().splitlines()
+    lines = {line.strip() for line in secret}
+    return sorted(line for line in lines if len(line) >= 20 and not line.startswith("#")
+                  and '"""' not in line)
+
+
+# ------------------------------------------------------------------ forging results
+
+def test_results_forged_at_import_by_atexit_or_by_a_daemon_do_not_land(campaign):
+    run, skeleton = campaign.get("forge"), campaign.get("skeleton")
+    forge = [text for _, text in run.evidence("forge")]
+    assert forge, "the forging code never ran"
+    for text in forge:
+        found = re.match(r"(\d+) roots found, \d+ writes attempted, (\d+) written", text)
+        assert found, text
+        roots, written = found.groups()
+        assert int(roots) >= 1, "the attack did not even find the AUTOGRADER_ROOT: " + text
+        assert written == "0", text
+    assert run.evidence("atexit") and run.evidence("daemon"), "atexit / daemon attack never set up"
+    run.settle(DAEMON_SETTLE)
+    assert_contained(run, campaign)
+    assert_not_inflated(run, skeleton)
+    heartbeat = Path(f"/tmp/agw-hostile-{campaign.tag}-daemon")
+    if heartbeat.exists():   # only if the worker can write /tmp
+        assert heartbeat.stat().st_mtime <= run.ended, "the daemon outlived grading"
+    assert not Path(f"/tmp/agw-hostile-{campaign.tag}-late-handler").exists(), "atexit/SIGTERM ran"
+
+
+def test_fake_results_on_stdout_then_exit_fail_those_calls_and_grading_goes_on(campaign):
+    run = campaign.get("forge")
+    hit = run.fired_in("stdout-exit")
+    assert hit, "the attack never ran"
+    for key in hit:
+        test = run.tests()[key]
+        assert test["status"] == "failed" and test["score"] == 0
+        assert "exited with code 0" in test["output"] or "WorkerFailure" in test["output"]
+    assert len(run.tests()) == len(campaign.get("skeleton").tests())
+    assert run.check()["score"] <= campaign.get("skeleton").check()["score"]
+    assert "forged" not in run.check()["output"]
+
+
+def test_sys_exit_at_import_fails_those_calls_and_grading_goes_on(campaign):
+    run = campaign.get("forge")
+    hit = run.fired_in("sys-exit")
+    assert hit, "the attack never ran"
+    assert all("SystemExit" in run.tests()[key]["output"] for key in hit)
+    assert len(run.tests()) == len(campaign.get("skeleton").tests())   # grading went on
+
+
+def test_startup_files_in_the_submission_never_run(campaign):
+    run = campaign.get("forge")
+    assert_contained(run, campaign)   # no /tmp/agw-hostile-<tag>-executed-* marker
+    notes = run.check()["output"]
+    assert "conftest.py" in notes and "__init__.py" in notes   # seen by intake, not used
+
+
+# ------------------------------------------------------------------ cheating on values
+
+def test_monkeypatching_and_always_equal_objects_score_nothing(campaign):
+    run = campaign.get("cheat")
+    patch = run.evidence("patch")
+    assert patch and "numpy, math and unittest patched" in patch[0][1], "the cheats never ran"
+    assert_contained(run, campaign)
+    assert_not_inflated(run, campaign.get("skeleton"))
+
+
+def test_walking_frames_and_heap_sees_only_the_worker(campaign):
+    run = campaign.get("cheat")
+    frames, heap = run.evidence("frames"), run.evidence("gc")
+    assert frames and heap, "the stack/heap walk never ran"
+    files = re.findall(r"'([^']+):[\w<>]+'", frames[0][1])
+    own = ("<agw:", "<string>", str(campaign.base))   # the engine's worker code, the submission
+    assert files and all(f.startswith(own) for f in files), files
+    modules = set(re.findall(r"'(\w+)'", heap[0][1]))
+    trusted = {"_pytest", "pytest", "pluggy", "gradescope_utils", "jsonschema", "conftest",
+               "_reference_backprop", "backends", "checking", "scenarios", "cases"}
+    assert modules and not modules & trusted, modules & trusted
+
+
+def test_secrets_cannot_be_read_and_do_not_reach_the_results(campaign):
+    run = campaign.get("cheat")
+    assert run.evidence("root") and run.evidence("root")[0][1].endswith("walking up: True")
+    reads = [text for _, text in run.evidence("read") if text.startswith(f"{run.root}/source/")]
+    assert len(reads) >= 6, f"the attack did not find the sources to try: {run.evidence('read')}"
+    assert [text for text in reads if not text.endswith("PermissionError")] == []
+    assert run.evidence("secret") == []
+    text = "\n".join(all_strings(run.check()))
+    secret = secret_lines()
+    assert len(secret) > 100
+    leaked = [line for line in secret if line in text]
+    assert leaked == []
+
+
+def test_symbolic_links_to_the_solution_are_refused(campaign):
+    run = campaign.get("cheat")
+    assert_not_inflated(run, campaign.get("skeleton"))
+    problems = run.check()["output"]
+    for name in ("autodiff.py", "hyperparams.toml", "answers.toml", "more", "more2"):
+        assert re.search(rf"`[^`]*{re.escape(name)}`[^\n]*link", problems), name
+
+
+def test_zip_of_symbolic_links_to_the_solution_scores_nothing(campaign):
+    run = campaign.get("zip_links")
+    assert_contained(run, campaign)
+    assert_not_inflated(run, campaign.get("skeleton"))
+    assert run.check()["score"] == 0
+    assert "link" in run.check()["output"]
+
+
+# ------------------------------------------------------------------ faults in single calls
+
+FATAL = {   # attack -> what the failed test's message says (the engine's words or the error)
+    "loop": ("CallTimeout", "did not finish"),
+    "sigkill": ("SIGKILL",),
+    "orphan-holds-channel": ("SIGKILL",),   # not a timeout, though a child keeps the pipe open
+    "hog": ("MemoryError",),
+    "forged-frame": ("answer to request", "more than one answer", "WorkerFailure"),
+    "oversized-frame": ("exceeds", "WorkerFailure"),
+    "fd-hijack": ("bad magic", "WorkerFailure"),
+}
+HARMLESS = ("fork-bomb", "flood", "kill-parent", "huge-exception")   # the worker survives these
+
+
+def test_each_fault_costs_only_the_tests_that_set_it_off(campaign):
+    run, solution = campaign.get("faults"), campaign.get("solution")
+    assert_contained(run, campaign)
+    got, base = run.tests(), solution.tests()
+    assert sorted(got) == sorted(base)
+    fired = {attack: run.fired_in(attack) for attack in (*FATAL, *HARMLESS)}
+    assert [a for a, hit in fired.items() if not hit] == [], "these attacks never fired"
+    for attack, words in FATAL.items():
+        for key in fired[attack]:
+            assert got[key]["status"] == "failed", (attack, key)
+            assert any(w in got[key]["output"] for w in words), f"{attack}: {got[key]['output']}"
+    spared = set(got) - set().union(*(fired[a] for a in FATAL))
+    changed = {k: (base[k]["status"], got[k]["status"], got[k]["output"][:600]) for k in spared
+               if (got[k]["status"], got[k]["score"]) != (base[k]["status"], base[k]["score"])}
+    assert changed == {}, "tests that set off no fatal fault changed (before, after, output)"
+    assert run.seconds < 85, "the endless loop (90 s) was not cut by the per-call timeout"
+
+
+def test_fork_bomb_is_capped(campaign):
+    run = campaign.get("faults")
+    counts = [int(m.group(1)) for _, text in run.evidence("fork-bomb")
+              for m in [re.match(r"(\d+) forks succeeded", text)] if m]
+    assert counts and all(1 <= n <= WorkerLimits().extra_processes for n in counts), counts
+
+
+def test_huge_output_and_messages_stay_bounded(campaign):
+    run = campaign.get("faults")
+    assert len(run.text.encode()) < MAX_RESULTS_BYTES
+    flooded = [run.tests()[k]["output"] for k in run.fired_in("flood")]
+    assert flooded and all("output cut" in o or "bytes dropped" in o for o in flooded)
+    assert all(len(run.tests()[k]["output"]) < 100_000 for k in run.fired_in("huge-exception"))
+    assert not CONTROL.search("".join(all_strings(run.check())))   # ANSI, NUL, bell... removed
+
+
+def test_killing_the_parent_is_refused(campaign):
+    run = campaign.get("faults")
+    refusals = [text for _, text in run.evidence("kill-parent") if "refused" in text]
+    assert len(refusals) == 2 and all(t.endswith("PermissionError") for t in refusals), refusals
+    assert_contained(run, campaign)
+
+
+# ------------------------------------------------------------------ a known gap
+
+@pytest.mark.xfail(strict=True, reason="engine hole (reported): the worker can write to /tmp, "
+                   "/var/tmp and /dev/shm, and the sandbox does not delete what its user left "
+                   "there; harmless on Gradescope (a fresh container per submission)")
+def test_worker_leaves_nothing_in_shared_folders(campaign):
+    run = campaign.get("forge")
+    assert run.evidence("tmp"), "the attack never ran"
+    run.settle(DAEMON_SETTLE)
+    assert left_in_shared_folders(run.uid) == []
