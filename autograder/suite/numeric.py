@@ -1,0 +1,100 @@
+"""Centered finite differences of the student's own forward passes, computed on the trusted side.
+
+The student's forward runs in the worker (one remote call per evaluation, about 0.3 ms);
+the differencing, the directions and the bookkeeping happen here, so nothing the student
+wrote takes part in producing the expected gradient except the forward being differentiated.
+
+- ``gradient(f, x)``: every coordinate, (f(x + eps e_i) - f(x - eps e_i)) / (2 eps); for small inputs.
+- ``directional(f, x, V)``: for each row v of V (k, *x.shape), (f(x + eps v) - f(x - eps v)) / (2 eps),
+  which equals <grad f(x), v>; for larger inputs (2k evaluations instead of 2 x.size).
+"""
+
+import numpy as np
+
+EPS = 1e-6
+MAX_COORDINATES = 40  # above this many entries, use random directions
+DIRECTIONS = 6
+
+
+def gradient(f, x, eps=EPS):
+    """Centered differences of the scalar function f at every entry of x (float64, any shape)."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        plus = f(x.copy())
+        x[i] = old - eps
+        minus = f(x.copy())
+        x[i] = old
+        grad[i] = (plus - minus) / (2.0 * eps)
+    return grad
+
+
+def directional(f, x, directions, eps=EPS):
+    """Centered differences of f at x along each direction (shape (k, *x.shape)) -> (k,)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.array([(f(x + eps * v) - f(x - eps * v)) / (2.0 * eps) for v in directions])
+
+
+def random_directions(shape, seed, k=DIRECTIONS):
+    """k unit-norm random directions of the given shape (trusted, reproducible)."""
+    v = np.random.default_rng(seed).normal(size=(k, *shape))
+    return v / np.sqrt(np.sum(v * v, axis=tuple(range(1, v.ndim)), keepdims=True))
+
+
+def project(grad, directions):
+    """<grad, v> for each direction: what `directional` estimates, from an analytic gradient."""
+    return np.tensordot(directions, np.asarray(grad, dtype=np.float64), axes=np.ndim(grad))
+
+
+class NotScalar(AssertionError):
+    """The objective could not be formed from what the forward returned."""
+
+
+def module_objective(b, module, g, call):
+    """x -> sum(g * module.forward(x)): its gradient is module.backward(g) at x."""
+    def f(x):
+        out = b.method(module, "forward", x)
+        out = np.asarray(out) if out is not None else None
+        if out is None or out.shape != g.shape:
+            raise NotScalar(f"{call}: forward returned {'None' if out is None else out.shape}, "
+                            f"expected shape {g.shape}, so backward cannot be checked against "
+                            "finite differences (fix forward first)")
+        return float(np.sum(g * out))
+    return f
+
+
+def param_objective(b, module, key, x, g, call):
+    """p -> sum(g * module.forward(x)) with module.params[key] set to p (in place)."""
+    setter = b.param_setter(module, key)
+    forward = module_objective(b, module, g, call)
+
+    def f(p):
+        setter(p)
+        return forward(x)
+    return f
+
+
+def loss_objective(b, loss, target, call):
+    """pred -> loss.forward(pred, target), a float."""
+    def f(pred):
+        value = b.method(loss, "forward", pred, target)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise NotScalar(f"{call}: forward returned {type(value).__name__}, expected a float") from None
+    return f
+
+
+def check_gradient(f, x, seed, eps=EPS):
+    """(estimate, project_fn): per-coordinate differences for small x, else directional ones.
+
+    project_fn(analytic_gradient) maps an analytic gradient to what the estimate measures,
+    so the two can be compared entry by entry.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.size <= MAX_COORDINATES:
+        return gradient(f, x, eps), (lambda grad: np.asarray(grad, dtype=np.float64))
+    directions = random_directions(x.shape, seed)
+    return directional(f, x, directions, eps), (lambda grad: project(grad, directions))

@@ -1,0 +1,67 @@
+"""The grading suite's trusted-side handling of the pocket datasets (no sandbox needed)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "autograder" / "suite"))
+import pockets  # noqa: E402
+
+BOUNDS = {"learning_rate": [0.0001, 100.0], "epochs": [1, 2000], "batch_size": [1, 500],
+          "init": ["xavier", "uniform", "zero"], "seed": [0, 2147483647], "max_sgd_steps": 50000}
+GOOD = {"learning_rate": 2, "epochs": 300, "batch_size": 16, "init": "xavier", "seed": 0}
+
+
+def test_valid_table_passes_and_keeps_the_values():
+    settings, problems = pockets.validate_table("one_pocket", GOOD, BOUNDS, 500)
+    assert problems == [] and settings == GOOD
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"learning_rate": "2.0"}, "`learning_rate = '2.0'` must be a number"),
+    ({"learning_rate": True}, "must be a number"),
+    ({"epochs": 2.5}, "`epochs = 2.5` must be an integer"),
+    ({"batch_size": 0}, "outside the allowed range [1, 500]"),
+    ({"seed": -1}, "outside the allowed range"),
+    ({"init": "he"}, "must be one of ['xavier', 'uniform', 'zero']"),
+    ({"momentum": 0.9}, "unknown key `momentum`"),
+    ({"epochs": 2000, "batch_size": 1}, "SGD steps, more than the cap of 50000"),
+])
+def test_each_problem_is_named(change, words):
+    settings, problems = pockets.validate_table("two_pockets", {**GOOD, **change}, BOUNDS, 500)
+    assert settings is None
+    assert any(words in p for p in problems), problems
+    assert all(p.startswith("hyperparams.toml [two_pockets]") for p in problems)
+
+
+def test_missing_key_and_missing_table():
+    table = dict(GOOD)
+    del table["seed"]
+    assert "`seed` is missing" in pockets.validate_table("one_pocket", table, BOUNDS, 500)[1][0]
+    assert "is missing: add a [one_pocket] table" in pockets.validate_table("one_pocket", None, BOUNDS, 500)[1][0]
+
+
+def test_unreadable_hyperparams(tmp_path):
+    bad = tmp_path / "hyperparams.toml"
+    bad.write_text("[one_pocket\nepochs = 3\n")
+    with pytest.raises(AssertionError, match="not valid TOML"):
+        pockets.read_hyperparams(bad)
+    with pytest.raises(AssertionError, match="cannot be read"):
+        pockets.read_hyperparams(tmp_path / "absent.toml")
+
+
+def test_trusted_predict_is_our_own_forward_with_threshold_at_half():
+    layers = [("Linear", np.array([[1.0, 0.0]]), np.array([0.0])), ("Sigmoid",)]
+    X = np.array([[0.0, 5.0], [2.0, 0.0], [-1000.0, 0.0], [1000.0, 0.0]])
+    assert pockets.trusted_predict(layers, X).tolist() == [1, 1, 0, 1]
+    assert pockets.accuracy(layers, X, np.array([1, 1, 1, 1])) == 0.75
+
+
+def test_thresholds_file_has_every_dataset():
+    config = pockets.thresholds()
+    assert set(config["datasets"]) == set(pockets.DATASETS)
+    for name in pockets.DATASETS:
+        info = config["datasets"][name]
+        assert 0.5 < info["threshold"] <= 1 and info["time_budget_seconds"] > 0 and info["hidden_units"] >= 1

@@ -1,0 +1,87 @@
+"""Static checks of the grading suite: points per part, public/hidden split, quiz questions, fixtures."""
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "autograder" / "suite"
+sys.path.insert(0, str(ROOT / "autograder"))
+sys.path.insert(0, str(SUITE))
+
+from engine.discover import discover_module  # noqa: E402
+
+# SPEC.md's points table, by the first component of the test numbers.
+PARTS = {"1": 40, "2": 15, "3": 20, "4": 5, "5": 12, "6": 8}
+
+
+def _tests():
+    found = []
+    for path in sorted(SUITE.rglob("test_*.py")):
+        rel = path.relative_to(SUITE).as_posix()
+        for t in discover_module(path, rel):
+            found.append((rel, t))
+    return found
+
+
+def test_points_add_up_per_part_and_in_total():
+    per_part, public, hidden = {}, {}, {}
+    for rel, t in _tests():
+        assert t.weight > 0, f"{rel}::{t.qualname} has no weight"
+        assert t.number is not None, f"{rel}::{t.qualname} has no number"
+        part = t.number.split(".")[0]
+        points = t.weight * t.cases
+        per_part[part] = per_part.get(part, 0) + points
+        side = public if rel.startswith("public/") else hidden
+        side[part] = side.get(part, 0) + points
+    assert per_part == pytest.approx(PARTS)
+    assert sum(per_part.values()) == pytest.approx(100)
+    # every part except the quiz has public and hidden tests, about 40% public
+    for part in "12345":
+        share = public.get(part, 0) / PARTS[part]
+        assert 0.3 <= share <= 0.5, f"part {part}: {share:.0%} public"
+
+
+def test_visibility_by_folder():
+    for rel, t in _tests():
+        if rel.startswith("hidden/"):
+            assert t.visibility == "after_due_date", f"{rel}::{t.qualname}"
+        elif t.number.startswith("6."):
+            assert t.visibility == "after_due_date", "quiz results wait for the due date (no key fishing)"
+        else:
+            assert t.visibility == "visible", f"{rel}::{t.qualname}"
+
+
+def test_numbers_are_unique():
+    numbers = [t.number for _, t in _tests()]
+    assert len(numbers) == len(set(numbers))
+
+
+def test_hidden_tests_do_not_reuse_public_names():
+    public = {t.function for rel, t in _tests() if rel.startswith("public/")}
+    hidden = {t.function for rel, t in _tests() if rel.startswith("hidden/")}
+    assert not public & hidden, "depends_on refers to tests by function name"
+
+
+def test_quiz_tests_cover_quiz_toml_with_its_points():
+    import quizfiles
+    path = SUITE / "public" / "test_quiz.py"
+    weights = {t.function: t.weight for t in discover_module(path, "public/test_quiz.py")}
+    covered = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and node.name in weights:
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "parametrize":
+                    for qid in ast.literal_eval(deco.args[1]):
+                        covered[qid] = weights[node.name]
+    assert covered == {q.id: q.points for q in quizfiles.questions()}
+
+
+def test_public_fixtures_are_up_to_date():
+    sys.path.insert(0, str(ROOT))
+    from tools import public_fixtures
+    import cases
+    assert public_fixtures.same(cases.load_fixtures(public_fixtures.OUT), public_fixtures.fresh()), \
+        "run python -m tools.public_fixtures"
