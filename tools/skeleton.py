@@ -40,8 +40,8 @@ PACKAGE = "backprop"
 # The template's settings: valid (inside any sensible bounds) but deliberately not tuned.
 UNTUNED = {"learning_rate": 0.1, "epochs": 5, "batch_size": 32, "init": "xavier", "seed": 0}
 TUNED_KEYS = ("learning_rate", "epochs", "batch_size")
-# Hidden units per dataset, fixed by the lecture's slides (SPEC "Files students fill"); comments only.
-HIDDEN_UNITS = {"diagonal_band": 2, "one_pocket": 3, "four_gaussians": 2, "two_pockets": 10}
+# The published per-dataset settings; the template's comments give each dataset's hidden units.
+THRESHOLDS = ROOT / "autograder" / "suite" / "thresholds.toml"
 _IGNORED_DIRS = {"__pycache__"}
 _NEAR_MISS = re.compile(r"\b(BEGIN|END)[\s_-]*SOLUTIONS?\b", re.IGNORECASE)  # typos of the markers
 
@@ -174,7 +174,14 @@ def dataset_names(data_py: Path) -> tuple[str, ...]:
     raise SkeletonError(f"{data_py}: no literal `DATASETS = (...)` of dataset names")
 
 
-def render_hyperparams_template(datasets: tuple[str, ...], tuned: dict | None = None) -> str:
+def hidden_units(thresholds: Path = THRESHOLDS) -> dict[str, int]:
+    """Dataset name -> hidden units fixed by the lecture's slides, as thresholds.toml publishes them."""
+    tables = tomllib.loads(thresholds.read_text(encoding="utf-8")).get("datasets", {})
+    return {name: table["hidden_units"] for name, table in tables.items()}
+
+
+def render_hyperparams_template(datasets: tuple[str, ...], tuned: dict | None = None,
+                                units: dict[str, int] | None = None) -> str:
     """assignment/hyperparams.toml: one table per dataset with valid, untuned values.
 
     ``tuned`` (solution/hyperparams.toml, if any) is only compared against: a template that would
@@ -199,8 +206,8 @@ def render_hyperparams_template(datasets: tuple[str, ...], tuned: dict | None = 
     ]
     for name in datasets:
         out.append("")
-        if name in HIDDEN_UNITS:
-            out.append(f"# {name}: one hidden layer of {HIDDEN_UNITS[name]} logistic units")
+        if name in (units or {}):
+            out.append(f"# {name}: one hidden layer of {units[name]} logistic units")
         out.append(f"[{name}]")
         out += [f"{key} = {json.dumps(value)}" for key, value in UNTUNED.items()]
     return "\n".join(out) + "\n"
@@ -240,7 +247,7 @@ def build(solution_dir: Path, quiz_path: Path, required: tuple[str, ...] = STUDE
     tuned_path = Path(solution_dir) / "hyperparams.toml"
     tuned = tomllib.loads(tuned_path.read_text(encoding="utf-8")) if tuned_path.exists() else None
     datasets = dataset_names(package / "data.py")
-    files["hyperparams.toml"] = render_hyperparams_template(datasets, tuned).encode("utf-8")
+    files["hyperparams.toml"] = render_hyperparams_template(datasets, tuned, hidden_units()).encode("utf-8")
     files["answers.toml"] = render_answers_template(load_quiz(quiz_path)).encode("utf-8")
     return dict(sorted(files.items()))
 
