@@ -17,6 +17,8 @@ help:
 	@echo "make skeleton                  regenerate assignment/ from solution/"
 	@echo "make calibrate                 retrain the reference and rewrite the accuracy thresholds"
 	@echo "make handout                   build dist/handout.zip for students"
+	@echo "make bench [BENCH_ARGS=--quick] measure grading and the reference (dist/bench.json);"
+	@echo "                               comparators: .venv/bin/pip install -r requirements-bench.txt"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt autograder/requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +47,9 @@ calibrate: venv
 
 handout: venv
 	$(PY) -m tools.handout
+
+bench: venv
+	$(PY) -m tools.bench --out dist/bench.json $(BENCH_ARGS)
 
 clean:
 	rm -rf dist .pytest_cache

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -121,15 +122,21 @@ def ensure_worker_python(requirements, cache_dir: str = DEFAULT_PYTHON_CACHE,
     _own_dir(cache_dir)
     target = os.path.join(cache_dir, key[:16])
     python = os.path.join(target, "bin", "python")
-    if os.path.exists(os.path.join(target, ".complete")) and worker_can_run(python, user, modules):
-        return python
-    build = tempfile.mkdtemp(prefix=key[:16] + ".build-", dir=cache_dir)
-    try:
-        _build_venv(base, build, reqs)
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(build, target)
-    finally:
-        shutil.rmtree(build, ignore_errors=True)
+    # One builder at a time per environment: concurrent graders wait for it, then reuse it.
+    with open(target + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (os.path.exists(os.path.join(target, ".complete"))
+                    and worker_can_run(python, user, modules)):
+                build = tempfile.mkdtemp(prefix=key[:16] + ".build-", dir=cache_dir)
+                try:
+                    _build_venv(base, build, reqs)
+                    shutil.rmtree(target, ignore_errors=True)
+                    os.rename(build, target)
+                finally:
+                    shutil.rmtree(build, ignore_errors=True)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     if not worker_can_run(python, user, modules):
         raise RuntimeError(f"the worker's user cannot run {python} (or import {modules})")
     return python

@@ -137,7 +137,7 @@ class Sigmoid(Module):
         # BEGIN SOLUTION
         a = np.asarray(x, dtype=np.float64)
         e = np.exp(-np.abs(a))
-        z = np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        z = np.where(a >= 0, 1.0, e) / (1.0 + e)  # numerator 1 or e, one shared division
         self._z = z
         return z
         # END SOLUTION

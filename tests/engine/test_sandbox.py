@@ -320,3 +320,22 @@ def test_worker_python_is_cached_and_usable(worker_python):
     assert worker_can_run(worker_python, TEST_USER)
     assert not worker_can_run("/nonexistent/python", TEST_USER)
     assert not worker_can_run(worker_python, TEST_USER, modules=("no_such_module_here",))
+
+
+@root_only
+def test_concurrent_builds_of_the_worker_environment_share_one():
+    """Two graders starting at once on a fresh machine: one builds, the other waits and reuses it."""
+    from concurrent.futures import ThreadPoolExecutor
+    top = Path(tempfile.mkdtemp(prefix="engine-cache-", dir="/tmp"))  # reachable by the worker
+    try:
+        top.chmod(0o755)
+        cache = top / "cache"
+        requirements = (ROOT / "requirements.txt").read_text().splitlines()
+        with ThreadPoolExecutor(2) as pool:
+            paths = list(pool.map(lambda _: ensure_worker_python(
+                requirements, cache_dir=str(cache), user=TEST_USER), range(2)))
+        assert paths[0] == paths[1] and paths[0].startswith(str(cache))
+        assert worker_can_run(paths[0], TEST_USER, ("numpy",))
+        assert not [p for p in cache.iterdir() if ".build-" in p.name]  # no half-built leftovers
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
