@@ -61,9 +61,10 @@ def test_run_measured_sums_memory_over_the_process_tree():
     """)
     run = run_measured([sys.executable, "-c", parent], interval=0.01)
     assert run.returncode == 0
-    assert run.max_single_rss >= 60 * MB          # the kernel's figure: the largest process only
+    # The kernel's figure is the largest single process; a forked child counts its launcher's
+    # pages until exec, so it can exceed the sampled sum when the launcher (pytest) is large.
+    assert run.max_single_rss >= 60 * MB
     assert run.rss_peak >= 100 * MB               # the sampled sum sees parent + child together
-    assert run.rss_peak > run.max_single_rss
     assert run.pss_peak >= 95 * MB
     assert len(run.peak_breakdown) == 2
     pinned = run_measured([sys.executable, "-c", parent.replace("60 << 20", "1")], cpus={0})

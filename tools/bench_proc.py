@@ -12,7 +12,7 @@ How memory is measured (Linux /proc, no cgroup needed):
   spike shorter than the interval.
 - when the command ends, `os.wait4` gives ru_maxrss: the peak RSS of the largest SINGLE process
   of the tree (the kernel's own figure, exact, but not a sum: what `/usr/bin/time -v` reports
-  as "Maximum resident set size").
+  as "Maximum resident set size"; a forked child counts its launcher's pages until exec).
 `tree_peak_bytes` is the larger of rss_peak and ru_maxrss: a conservative figure for a floor.
 
 Pinning: `cpus={0}` sets the command's CPU affinity before it runs (inherited by everything it
