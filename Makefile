@@ -28,7 +28,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt autograder/requirement
 venv: $(VENV)/.installed
 
 test: venv
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 grade: venv
 	$(PY) -m engine.grade --submission $(SUBMISSION) --suite autograder/suite --public-only
