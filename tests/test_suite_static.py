@@ -85,3 +85,16 @@ def test_public_fixtures_are_up_to_date():
     import cases
     assert public_fixtures.same(cases.load_fixtures(public_fixtures.OUT), public_fixtures.fresh()), \
         "run python -m tools.public_fixtures"
+
+
+def test_bug_imitations_stay_on_the_hidden_side():
+    """imitations.py holds bugged copies of the students' algorithms: nothing the handout ships
+    (public tests and what they import) may import it; the public tests read its results from
+    public/fixtures.npz instead."""
+    sys.path.insert(0, str(ROOT))
+    from tools import handout
+    shipped = handout.grader_files(ROOT)
+    assert "grader/suite/public/test_autodiff.py" in shipped and "grader/suite/imitations.py" not in shipped
+    for name, path in shipped.items():
+        if name.endswith(".py"):
+            assert "imitations" not in handout._imported_modules(path), name

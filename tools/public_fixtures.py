@@ -6,7 +6,10 @@
 The public tests run on students' machines, where the solution is absent: they compare
 with the reference's outputs on the same inputs, stored here. The inputs and the
 scenarios are the suite's own (autograder/suite/cases.py), so the same code produces
-the expected values here and the values checked in the worker.
+the expected values here and the values checked in the worker. The file also holds what
+classic bugs would return on the public cases (autograder/suite/imitations.py, which is
+never shipped: it contains bugged copies of the algorithms students write), so the
+public tests' diagnoses need no solution-equivalent code either.
 """
 
 from __future__ import annotations
@@ -27,9 +30,18 @@ def fresh():
     """{case name: {key: array}} computed now from solution/backprop."""
     if str(SUITE) not in sys.path:
         sys.path.insert(0, str(SUITE))
+    import backends
     import cases
+    import imitations
     from reference import load_reference
-    return cases.generate(load_reference(SOLUTION))
+    package = load_reference(SOLUTION)
+    expected = cases.generate(package)
+    backend = backends.Reference(package)
+    for name, case in imitations.public_cases().items():
+        if name in expected:
+            raise ValueError(f"fixture {name!r} is defined twice")
+        expected[name] = cases.flatten(case.run(backend))
+    return expected
 
 
 def same(a, b):

@@ -6,9 +6,11 @@
 @, unary - + abs(), indexing), including the reflected ones (``2 * x``: the constant stays the
 left operand, so the worker computes ``2 * v`` and Python picks ``v.__rmul__``), and calls of
 `Func.fn("dotted.name")` each make one new node. The nodes form a DAG: a value used twice is one
-node, so shared subexpressions stay shared. `Func.nodes` lists the nodes that the result needs,
-inputs first (found without recursion, so a 10,000-step chain is fine); `engine.remote` sends them
-as the SSA steps of a ``$func`` (see `engine.protocol`). Constants may be numbers, arrays, Refs,
+node, so shared subexpressions stay shared. Each node knows its level, the length of the longest
+path from the inputs to it (known when it is made: one more than its deepest operand). `Func.nodes`
+lists the nodes that the result needs sorted by level, so each comes after everything it uses (no
+recursion, so a 10,000-step chain is fine); `engine.remote` sends them as the SSA steps of a
+``$func`` (see `engine.protocol`). Constants may be numbers, arrays, Refs,
 Calls or any value the remote API can send. Python control flow on a Sym is refused.
 """
 from __future__ import annotations
@@ -26,14 +28,16 @@ class Sym:
     """A symbolic value inside `Func.trace`: records what is done to it.
 
     kind is "param" (data: its index), "op" (data: (name, operand, ...)) or "call"
-    (data: (dotted name, args tuple, kwargs dict)).
+    (data: (dotted name, args tuple, kwargs dict)). level: 0 for a param, else one more than
+    the highest level among the Syms it computes from (1 if none).
     """
 
-    __slots__ = ("kind", "data", "trace")
+    __slots__ = ("kind", "data", "trace", "level")
     __array_ufunc__ = None  # so that ndarray * Sym defers to Sym.__rmul__
 
     def __init__(self, kind: str, data: Any, trace: object):
         self.kind, self.data, self.trace = kind, data, trace  # trace: a token per Func.trace
+        self.level = 0 if kind == "param" else 1 + max((s.level for s in _syms_in(data[1:])), default=0)
 
     def _op(self, name, *operands):
         return Sym("op", (name, *operands), self.trace)
@@ -135,24 +139,19 @@ class Func:
         token = object()  # tells apart the Syms of different traces
         params = [Sym("param", i, token) for i in range(nparams)]
         output = pyfunc(*params)
-        order: list = []
-        seen = {id(p) for p in params}
-        roots = list(_syms_in(output))
-        for root in roots:
-            stack = [(root, False)]
-            while stack:
-                node, expanded = stack.pop()
-                if id(node) in seen:
-                    continue
-                if (node.trace is not token and node.trace is not None) or node.kind == "param":
-                    raise TypeError("a traced value from another Func.trace was used")
-                if expanded:
-                    seen.add(id(node))
-                    order.append(node)
-                    continue
-                stack.append((node, True))
-                stack.extend((c, False) for c in reversed(_children(node)) if id(c) not in seen)
-        return Func(params, order, output)
+        # Every step the output needs: a plain reachability sweep (visiting order is irrelevant),
+        # then sorted by level. A step's operands all have lower levels, so they come first.
+        needed: dict = {}
+        pending = list(_syms_in(output))
+        while pending:
+            sym = pending.pop()
+            if sym.trace is not token and sym.trace is not None:
+                raise TypeError("a traced value from another Func.trace was used")
+            if sym.kind != "param" and id(sym) not in needed:
+                needed[id(sym)] = sym
+                pending.extend(_children(sym))
+        steps = sorted(needed.values(), key=lambda sym: sym.level)
+        return Func(params, steps, output)
 
     def __repr__(self):
         return f"<Func of {self.nparams} argument(s), {len(self.nodes)} steps>"

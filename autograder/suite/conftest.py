@@ -10,6 +10,9 @@ Added here:
 - `trained_pocket`: dataset name -> pockets.Trained (the student's network trained once per
   session with their hyperparams.toml, shared by the public and the hidden pocket tests).
 - `grading_seed`: the hidden seed of the pocket datasets' fresh test points (Gradescope only).
+- `pocket_points`: dataset name -> pockets.ScoredPoints, the points its accuracy is scored on:
+  on Gradescope fresh points drawn with `grading_seed` (what SPEC.md's 20 points are for),
+  locally (`make grade`) the shipped test split.
 """
 
 from pathlib import Path
@@ -42,11 +45,19 @@ def student(sandbox):
 
 @pytest.fixture(scope="session")
 def expect(request, solution_dir):
-    """expect(case) -> the expected dict: committed fixture for public cases, else the reference."""
+    """expect(case) -> the expected dict: committed fixture for public cases, else the reference.
+
+    expect("name") -> a committed fixture by name only (the bug imitations of public cases).
+    """
     stored = case_registry.load_fixtures(FIXTURES) if FIXTURES.is_file() else {}
     cache = {}
 
     def get(case):
+        if isinstance(case, str):
+            if case not in stored:
+                raise RuntimeError(f"public/fixtures.npz has no {case!r} (a packaging problem of the grader: "
+                                   "python -m tools.public_fixtures writes it)")
+            return stored[case]
         if case.name in stored:
             return stored[case.name]
         if case.name not in cache:
@@ -75,3 +86,20 @@ def grading_seed(solution_dir):
     if solution_dir is None or not path.is_file():
         raise RuntimeError("calibration.toml is not available: this test only runs on Gradescope")
     return int(pockets.load_toml(path)["grading"]["seed"])
+
+
+@pytest.fixture(scope="session")
+def pocket_points(request, grading_mode, submission):
+    """name -> pockets.ScoredPoints (drawn at most once per session and dataset)."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            if grading_mode == "gradescope":
+                package = request.getfixturevalue("reference")
+                seed = request.getfixturevalue("grading_seed")
+                cache[name] = pockets.fresh_points(package.data, name, seed)
+            else:
+                cache[name] = pockets.shipped_points(submission.root, name)
+        return cache[name]
+    return get

@@ -1,139 +1,42 @@
-"""Scalar test expressions for the autodiff tests, and a trusted differentiator for them.
+"""Scalar test expressions for the autodiff tests, and their exact derivatives.
 
 Each expression is written once against an ``ops`` namespace (sin, cos, exp, log), so
 the same code can be
 - traced into a ``Func`` that runs in the worker with the student's Var / Dual
   (``ops`` = the student's functions, see ``traced``), and
-- evaluated here, on the trusted side, by ``partials``: a small reverse-mode
-  differentiator of our own that gives the expected derivatives, and that can also
-  imitate two classic bugs (for diagnosis only):
-  "overwrite" (``parent.grad = ...`` instead of ``+=``) and "twice" (a topological
-  order that lists a shared node once per path, so its gradient flows out repeatedly).
+- evaluated here, on the trusted side, by ``expected``: the value with ``math`` and every
+  partial derivative by the complex step, f'(x) = Im f(x + ih) / h for a tiny h, with the
+  expression evaluated on complex numbers (``cmath``). No difference is taken, so there is no
+  cancellation: the partials are exact to rounding (about 1e-15 relative), and the method is
+  neither of the two modes students implement.
+
+What the classic reverse-mode bugs would return (for diagnosis) is computed only on the
+hidden side, in imitations.py; the public tests read it from public/fixtures.npz.
 """
 
+import cmath
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
 
-
-class Node:
-    """A node of the trusted computation graph: value, grad, parents ((node, local), ...)."""
-
-    __slots__ = ("value", "grad", "parents")
-
-    def __init__(self, value, parents=()):
-        self.value = float(value)
-        self.grad = 0.0
-        self.parents = tuple(parents)
-
-    def __add__(self, o):
-        o = _node(o)
-        return Node(self.value + o.value, ((self, 1.0), (o, 1.0)))
-
-    def __radd__(self, o):
-        return _node(o) + self
-
-    def __sub__(self, o):
-        o = _node(o)
-        return Node(self.value - o.value, ((self, 1.0), (o, -1.0)))
-
-    def __rsub__(self, o):
-        return _node(o) - self
-
-    def __mul__(self, o):
-        o = _node(o)
-        return Node(self.value * o.value, ((self, o.value), (o, self.value)))
-
-    def __rmul__(self, o):
-        return _node(o) * self
-
-    def __truediv__(self, o):
-        o = _node(o)
-        return Node(self.value / o.value, ((self, 1.0 / o.value), (o, -self.value / o.value ** 2)))
-
-    def __rtruediv__(self, o):
-        return _node(o) / self
-
-    def __neg__(self):
-        return Node(-self.value, ((self, -1.0),))
-
-    def __pow__(self, p):
-        p = float(p)
-        return Node(self.value ** p, ((self, p * self.value ** (p - 1.0)),))
+REAL_OPS = SimpleNamespace(sin=math.sin, cos=math.cos, exp=math.exp, log=math.log)
+COMPLEX_OPS = SimpleNamespace(sin=cmath.sin, cos=cmath.cos, exp=cmath.exp, log=cmath.log)
+STEP = 1e-30  # the complex step: far below rounding, so h^2 terms vanish
 
 
-def _node(x):
-    return x if isinstance(x, Node) else Node(x)
+def expected(expr):
+    """(value, partials) of an expression at its point: floats, and a tuple of len(point) floats.
 
-
-def _unary(fn, dfn):
-    def apply(x):
-        if isinstance(x, Node):
-            return Node(fn(x.value), ((x, dfn(x.value)),))
-        return fn(float(x))
-    return apply
-
-
-TRUSTED_OPS = SimpleNamespace(
-    sin=_unary(math.sin, math.cos),
-    cos=_unary(math.cos, lambda v: -math.sin(v)),
-    exp=_unary(math.exp, math.exp),
-    log=_unary(math.log, lambda v: 1.0 / v),
-)
-
-
-def _order(root, once=True):
-    """Topological order (inputs first). once=False lists a node once per path (the bug)."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if once and id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for parent, _ in reversed(node.parents):
-            if not once or id(parent) not in seen:
-                stack.append((parent, False))
-    return order
-
-
-def partials(fn, *xs, mode="correct"):
-    """Value and all partials of fn at xs by trusted reverse mode.
-
-    Inputs: fn, a function of len(xs) scalars written with TRUSTED_OPS; xs, floats;
-    mode: "correct", "overwrite" or "twice" (imitating a bug, for diagnosis).
-    Output: (value, tuple of len(xs) floats).
+    The value with real arithmetic; partial i from the complex step in input i.
     """
-    leaves = [Node(x) for x in xs]
-    y = fn(*leaves)
-    if not isinstance(y, Node):
-        return float(y), tuple(0.0 for _ in xs)
-    if mode == "twice" and _path_count(y) > 10_000:
-        return y.value, tuple(math.nan for _ in xs)
-    order = _order(y, once=(mode != "twice"))
-    y.grad = 1.0
-    for node in reversed(order):
-        for parent, local in node.parents:
-            if mode == "overwrite":
-                parent.grad = node.grad * local
-            else:
-                parent.grad += node.grad * local
-    return y.value, tuple(leaf.grad for leaf in leaves)
-
-
-def _path_count(root):
-    """How many root-to-node paths the graph has in total (bounds the "twice" imitation)."""
-    counts, total = {id(root): 1}, 0
-    for node in reversed(_order(root)):
-        c = counts.get(id(node), 0)
-        total += c
-        for parent, _ in node.parents:
-            counts[id(parent)] = counts.get(id(parent), 0) + c
-    return total
+    value = float(expr.build(REAL_OPS)(*expr.point))
+    partials = []
+    for i in range(len(expr.point)):
+        args = [complex(v) for v in expr.point]
+        args[i] += complex(0.0, STEP)
+        partials.append(complex(expr.build(COMPLEX_OPS)(*args)).imag / STEP)
+    return value, tuple(partials)
 
 
 @dataclass(frozen=True)
@@ -149,6 +52,7 @@ class Expression:
     point: tuple
     shared: bool
     note: str = ""
+    key: str = ""  # set where the public tests need the bug imitations (public/fixtures.npz)
 
     def source(self):
         return f"{self.name} at {', '.join(f'{v:g}' for v in self.point)}"
@@ -190,8 +94,8 @@ def traced(expression, func_cls, module="backprop.autodiff"):
     return func_cls.trace(expression.build(ops), nparams=len(expression.point))
 
 
-def _e(name, build, point, shared=False, note=""):
-    return Expression(name, build, tuple(point), shared, note)
+def _e(name, build, point, shared=False, note="", key=""):
+    return Expression(name, build, tuple(point), shared, note, key)
 
 
 # One operator each (numbers on either side), so a failure names the operator at fault.
@@ -217,10 +121,17 @@ OPERATORS = [
     _e("log(x)", lambda ops: lambda x: ops.log(x), (0.4,), note="log"),
 ]
 
+# Calculus Quiz #1 is evaluated away from the quiz's own point (x = 2, z = 3): a failure message
+# prints the expected partials, which must not hand out the quiz's answers.
 LECTURE = [
-    _e("the Simple Example J = cos(sin(x^2) + 3x^2)", simple_example, (1.5,), shared=True),
-    _e("Calculus Quiz #1 y = exp(xz) + xz/log(x) + sin(log(x))/exp(xz)", calculus_quiz_1, (2.0, 3.0), shared=True),
+    _e("the Simple Example J = cos(sin(x^2) + 3x^2)", simple_example, (1.5,), shared=True,
+       key="simple_example"),
+    _e("Calculus Quiz #1 y = exp(xz) + xz/log(x) + sin(log(x))/exp(xz)", calculus_quiz_1, (1.5, 2.0), shared=True,
+       key="calculus_quiz_1"),
 ]
+
+# Var used directly (public test 5.4): y = x * x + x at x = 3, dy/dx = 7.
+VAR_EXAMPLE = _e("y = x * x + x", lambda ops: lambda x: x * x + x, (3.0,), shared=True, key="var_example")
 
 
 def _square_twice(ops):

@@ -1,13 +1,16 @@
 """Checks of numerical_gradient and relative_error, shared by the public and hidden tests.
 
 The functions differentiated are written once against a NumPy-like namespace, so the same
-code runs here with numpy (the trusted expected values) and in the worker as a traced
-Func (engine.remote.Func) that numerical_gradient calls.
+code runs here with numpy (the trusted expected values, from perturbed copies of x: see
+numeric.py) and in the worker as a traced Func (engine.remote.Func) that numerical_gradient
+calls.
 """
 
 from types import SimpleNamespace
 
 import numpy as np
+
+import numeric
 
 NUMPY_NAMES = ("sum", "sin", "cos", "exp", "tanh", "log1p", "square", "prod")
 
@@ -18,31 +21,17 @@ def traced_numpy(func_cls):
 
 
 def centered(f, x, eps):
-    """Trusted centered differences (the definition), perturbing a copy entry by entry."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        plus = float(f(x))
-        x[i] = old - eps
-        minus = float(f(x))
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
+    """Trusted centered differences (the definition) at every entry of x: numeric.gradient,
+    f called on perturbed copies of x built from the unit basis."""
+    return numeric.gradient(lambda v: float(f(v)), x, eps)
 
 
 def one_sided(f, x, eps, sign):
     """Forward (sign=+1) or backward (sign=-1) differences, what a common bug computes."""
-    x = np.array(x, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
     f0 = float(f(x))
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + sign * eps
-        grad[i] = sign * (float(f(x)) - f0) / eps
-        x[i] = old
-    return grad
+    steps = (sign * eps) * numeric.unit_basis(x.shape)
+    return np.array([sign * (float(f(x + step)) - f0) / eps for step in steps]).reshape(x.shape)
 
 
 def gradient_suspects(f, x, eps):

@@ -150,7 +150,7 @@ def check_loss_forward(r, b, name, pred, target, expected):
         r.fail(f"{call} returned {type(J).__name__}; expected a float")
     else:
         r.scalar(call, J, float(expected["J"]), batch=pred.shape[0], rtol=REF_RTOL,
-                 suspects=suspects.loss_value(name, pred, target))
+                 suspects=suspects.loss_value(name, pred, target, expected["J"], expected.get("grad")))
     r.unchanged("pred", pred, got["pred_after"], call)
     r.unchanged("target", target, got["target_after"], call)
 
@@ -161,7 +161,7 @@ def check_loss_backward(r, b, name, pred, target, expected):
     got = S.loss_pass(b, name, pred, target)
     call = loss_call(name, pred, target).replace(".forward(", ".backward() after forward(")
     grad = got["grad"]
-    wrong = suspects.loss_grad(name, pred, target)
+    wrong = suspects.loss_grad(name, pred, target, expected["grad"])
     shape_hint = None
     if isinstance(grad, np.ndarray) and grad.ndim == 2 and grad.shape == (n, n) and pred.shape == (n, 1):
         shape_hint = (f"{call}: dJ/dpred has shape {grad.shape}: the target (N,) was broadcast against "

@@ -4,9 +4,16 @@ The student's forward runs in the worker (one remote call per evaluation, about 
 the differencing, the directions and the bookkeeping happen here, so nothing the student
 wrote takes part in producing the expected gradient except the forward being differentiated.
 
-- ``gradient(f, x)``: every coordinate, (f(x + eps e_i) - f(x - eps e_i)) / (2 eps); for small inputs.
-- ``directional(f, x, V)``: for each row v of V (k, *x.shape), (f(x + eps v) - f(x - eps v)) / (2 eps),
-  which equals <grad f(x), v>; for larger inputs (2k evaluations instead of 2 x.size).
+Every estimate is a set of directional differences: the perturbed inputs x + eps v and
+x - eps v are new arrays built from x and a stack of directions V (k, *x.shape), and f is
+called on each; x itself is never modified.
+
+- ``differences(f, x, V)``: (f(x + eps v) - f(x - eps v)) / (2 eps) for each row v of V, which
+  estimates <grad f(x), v>;
+- ``gradient(f, x)``: the same along the unit basis (V = the identity, reshaped), i.e. every
+  coordinate; for small inputs;
+- ``directional(f, x, V)``: along k random unit directions, for larger inputs (2k
+  evaluations instead of 2 x.size).
 """
 
 import numpy as np
@@ -16,25 +23,34 @@ MAX_COORDINATES = 40  # above this many entries, use random directions
 DIRECTIONS = 6
 
 
+def unit_basis(shape):
+    """The unit arrays of a shape, stacked: (size, *shape); entry i of row i is 1, all else 0."""
+    size = int(np.prod(shape, dtype=np.int64))
+    return np.eye(size).reshape((size, *shape))
+
+
+def differences(f, x, directions, eps=EPS):
+    """Centered differences of the scalar function f at x along each direction -> (k,) float64.
+
+    directions: (k, *x.shape). f is called on x + eps v, then x - eps v, for each v in turn.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    steps = eps * np.asarray(directions, dtype=np.float64)
+    out = np.empty(len(steps))
+    for k, step in enumerate(steps):
+        out[k] = (f(x + step) - f(x - step)) / (2.0 * eps)
+    return out
+
+
 def gradient(f, x, eps=EPS):
     """Centered differences of the scalar function f at every entry of x (float64, any shape)."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        plus = f(x.copy())
-        x[i] = old - eps
-        minus = f(x.copy())
-        x[i] = old
-        grad[i] = (plus - minus) / (2.0 * eps)
-    return grad
+    x = np.asarray(x, dtype=np.float64)
+    return differences(f, x, unit_basis(x.shape), eps).reshape(x.shape)
 
 
 def directional(f, x, directions, eps=EPS):
     """Centered differences of f at x along each direction (shape (k, *x.shape)) -> (k,)."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.array([(f(x + eps * v) - f(x - eps * v)) / (2.0 * eps) for v in directions])
+    return differences(f, x, directions, eps)
 
 
 def random_directions(shape, seed, k=DIRECTIONS):

@@ -161,6 +161,30 @@ def accuracy(layers, X, y):
     return float(np.mean(trusted_predict(layers, X) == y))
 
 
+@dataclass(frozen=True)
+class ScoredPoints:
+    """Where a dataset's accuracy is measured: X (n, 2), y (n,) and `where`, for messages."""
+
+    X: np.ndarray
+    y: np.ndarray
+    where: str
+
+
+def fresh_points(data_module, name, seed):
+    """n_test fresh points from data.generate(name, n_test, seed) (the seed is never shown)."""
+    n = int(thresholds()["datasets"][name]["n_test"])
+    X, y = data_module.generate(name, n, seed)
+    return ScoredPoints(np.asarray(X, dtype=np.float64), np.asarray(y), f"{n} fresh test points drawn with the "
+                      "grader's hidden seed (the shipped test split is only used by `make grade`)")
+
+
+def shipped_points(submission_root, name):
+    """The shipped test split backprop/datasets/<name>_test.csv."""
+    X, y = read_csv(Path(submission_root) / "backprop" / "datasets" / f"{name}_test.csv")
+    return ScoredPoints(X, y, f"the shipped test split ({len(y)} points; on Gradescope this test uses fresh "
+                            "test points drawn with a hidden seed instead)")
+
+
 def run_dataset(student, submission_root, hyperparams_path, name):
     """Validate the student's settings for one dataset, then train; returns Trained (never raises
     for the student's mistakes: they become Trained.error)."""

@@ -78,19 +78,26 @@ def _broadcast_note(pred, target):
     return (np.ndim(pred) == 2 and np.shape(pred)[1] == 1 and np.ndim(target) == 1)
 
 
-def loss_value(name, pred, target):
-    """Wrong loss values J for a batch."""
+def _onehot(target, shape):
+    onehot = np.zeros(shape)
+    onehot[np.arange(shape[0]), np.asarray(target, dtype=int)] = 1.0
+    return onehot
+
+
+def loss_value(name, pred, target, J, grad=None):
+    """Wrong loss values for a batch, derived where possible from the correct results (the
+    reference's): J, the loss, and grad, its dJ/dpred (None if not at hand)."""
     n = pred.shape[0]
     out = {}
+    J = float(J)
     with np.errstate(all="ignore"):
         if name == "SquaredError":
             if _broadcast_note(pred, target):
                 d = pred - target  # (N, N) by broadcasting: the bug
                 out["the target (N,) was broadcast against pred (N, 1) into an (N, N) array: "
                     "reshape it to (N, 1)"] = 0.5 * np.sum(d * d) / n
-            d = pred - np.reshape(target, pred.shape)
             out["the mean is taken over every entry (divided by N*K) instead of over the N examples"] = \
-                0.5 * np.mean(d * d)
+                J / int(np.prod(pred.shape[1:], dtype=np.int64))
         if name == "BinaryCrossEntropy":
             p = np.clip(pred, 1e-12, 1 - 1e-12)
             if _broadcast_note(pred, target):
@@ -102,17 +109,16 @@ def loss_value(name, pred, target):
                 -np.sum((1 - t) * np.log(p) + t * np.log(1 - p)) / n
         if name == "SoftmaxCrossEntropy":
             k = pred.shape[1]
-            shifted = pred - pred.max(axis=1, keepdims=True)
-            logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-            labels = np.asarray(target, dtype=int)
-            true = -np.sum(logp[np.arange(n), labels]) / n
-            out[f"divided by N*K = {n}*{k} instead of N (the mean over the classes too)"] = true / k
-            out["sums -log softmax over every class instead of taking the true class"] = -np.sum(logp) / n
+            out[f"divided by N*K = {n}*{k} instead of N (the mean over the classes too)"] = J / k
+            if grad is not None:  # softmax = N * dJ/dpred + onehot
+                probs = n * np.asarray(grad, dtype=np.float64) + _onehot(target, pred.shape)
+                out["sums -log softmax over every class instead of taking the true class"] = \
+                    -np.sum(np.log(probs)) / n
     return out
 
 
-def loss_grad(name, pred, target):
-    """Wrong dJ/dpred for a batch."""
+def loss_grad(name, pred, target, grad):
+    """Wrong dJ/dpred for a batch. grad: the correct one (the reference's)."""
     n = pred.shape[0]
     out = {}
     with np.errstate(all="ignore"):
@@ -123,10 +129,7 @@ def loss_grad(name, pred, target):
                 -(t / p + (1 - t) / (1 - p)) / n
             out["the sign of the y*/y term is wrong"] = (t / p + (1 - t) / (1 - p)) / n
         if name == "SoftmaxCrossEntropy":
-            shifted = pred - pred.max(axis=1, keepdims=True)
-            probs = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)
-            onehot = np.zeros_like(probs)
-            onehot[np.arange(n), np.asarray(target, dtype=int)] = 1.0
-            out["the one-hot target is not subtracted (returns softmax / N)"] = probs / n
+            onehot = _onehot(target, pred.shape)
+            out["the one-hot target is not subtracted (returns softmax / N)"] = np.asarray(grad) + onehot / n
             out["the softmax term is missing (returns -onehot / N)"] = -onehot / n
     return out

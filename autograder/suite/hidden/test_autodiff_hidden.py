@@ -12,6 +12,7 @@ from gradescope_utils.autograder_utils.decorators import number, visibility, wei
 
 import autochecks as A
 import expressions as E
+import imitations as I
 from backends import StudentError
 from checking import Report
 
@@ -28,7 +29,7 @@ def test_hidden_reverse_mode_shared_subexpressions(student):
     r = Report("shared subexpressions")
     quiet_ok = A.operators_ok(student, Func)
     for expr in E.SHARED:
-        A.check_reverse(r, student, Func, expr, operators_ok=quiet_ok)
+        A.check_reverse(r, student, Func, expr, operators_ok=quiet_ok, bugs=I.reverse_mode_bugs(expr))
     r.finish()
 
 

@@ -113,9 +113,9 @@ def test_hidden_loss_edge_values(student, expect, name):
                              f"would print a RuntimeWarning): {fix}.") from None
     call = M.loss_call(name, pred, target) + f" with pred = {pred.tolist()}, target = {target.tolist()}"
     r.scalar(f"{call}: J", got["J"], float(exp["J"]), batch=pred.shape[0], rtol=1e-9,
-             suspects=suspects.loss_value(name, pred, target))
+             suspects=suspects.loss_value(name, pred, target, exp["J"], exp["grad"]))
     r.compare(f"{call}: backward() dJ/dpred", got["grad"], exp["grad"], rtol=1e-9, atol=1e-12,
-              batch=pred.shape[0], suspects=suspects.loss_grad(name, pred, target))
+              batch=pred.shape[0], suspects=suspects.loss_grad(name, pred, target, exp["grad"]))
     r.finish()
 
 
@@ -124,15 +124,24 @@ def test_hidden_loss_edge_values(student, expect, name):
 @visibility("after_due_date")
 @pytest.mark.submission_files("losses.py")
 def test_hidden_loss_shape_mismatch(student):
-    """Losses raise ValueError for targets of the wrong shape"""
+    """Losses raise ValueError for targets of the wrong shape (and work on the right shapes)"""
     r = Report("shape mismatch")
-    bad = [("SquaredError", np.zeros((4, 2)), np.zeros((4, 3))),
-           ("BinaryCrossEntropy", np.full((4, 1), 0.5), np.zeros(3)),
-           ("SoftmaxCrossEntropy", np.zeros((5, 3)), np.zeros(4, dtype=np.int64))]
-    for name, pred, target in bad:
-        call = M.loss_call(name, pred, target)
+    # (name, pred, matching target, target of the wrong shape)
+    runs = [("SquaredError", np.zeros((4, 2)), np.ones((4, 2)), np.zeros((4, 3))),
+            ("BinaryCrossEntropy", np.full((4, 1), 0.5), np.array([0.0, 1.0, 1.0, 0.0]), np.zeros(3)),
+            ("SoftmaxCrossEntropy", np.zeros((5, 3)), np.arange(5, dtype=np.int64) % 3,
+             np.zeros(4, dtype=np.int64))]
+    for name, pred, good, bad in runs:
+        # The shape checks are given in the skeleton: only a loss whose forward works counts.
+        value = student.method(student.make(f"losses.{name}"), "forward", pred, good)
+        number = (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+            isinstance(value, np.ndarray) and value.shape == ())
+        if not r.require(number, f"{M.loss_call(name, pred, good)} returned {type(value).__name__}, "
+                                 "expected a float"):
+            continue
+        call = M.loss_call(name, pred, bad)
         try:
-            student.method(student.make(f"losses.{name}"), "forward", pred, target)
+            student.method(student.make(f"losses.{name}"), "forward", pred, bad)
             r.fail(f"{call} returned without raising; shapes that do not match must raise ValueError")
         except StudentError as exc:
             r.require(exc.type_name == "ValueError", f"{call} raised {exc.type_name}, expected ValueError")

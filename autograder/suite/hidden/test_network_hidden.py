@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from gradescope_utils.autograder_utils.decorators import number, visibility, weight
 
+import imitations as I
 import netchecks as N
 import scenarios as S
 from backends import StudentError
@@ -114,7 +115,7 @@ def test_hidden_train(student, expect):
     r = Report("train")
     for i, kwargs in enumerate(_train_cases()):
         exp = expect(Case(f"hidden/train/{i}", S.train_run, kwargs))
-        variants = expect(Case(f"hidden/train/{i}/variants", S.train_variants, kwargs))
+        variants = expect(Case(f"hidden/train/{i}/variants", I.train_variants, kwargs))
         N.check_train(r, student, kwargs, exp, variants)
     r.finish()
 

@@ -22,9 +22,7 @@ def test_hidden_pocket_fresh_points(trained_pocket, reference, grading_seed, nam
     trained = trained_pocket(name)
     if trained.error:
         raise AssertionError(trained.error)
-    info = pockets.thresholds()["datasets"][name]
-    X, y = reference.data.generate(name, int(info["n_test"]), grading_seed)
-    acc = pockets.accuracy(trained.layers, X, y)
-    threshold = float(info["threshold"])
-    assert acc >= threshold, pockets.explain_accuracy(trained, acc, threshold,
-                                                      f"{len(y)} fresh test points")
+    threshold = float(pockets.thresholds()["datasets"][name]["threshold"])
+    points = pockets.fresh_points(reference.data, name, grading_seed)
+    acc = pockets.accuracy(trained.layers, points.X, points.y)
+    assert acc >= threshold, pockets.explain_accuracy(trained, acc, threshold, points.where)

@@ -60,7 +60,7 @@ def test_train(student, expect):
     """train: the epoch losses equal the reference's for the same seed (5 epochs, batches of 4 of 10)"""
     case = cases.PUBLIC["train/bce"]
     r = Report("train")
-    N.check_train(r, student, case.kwargs, expect(case), expect(cases.PUBLIC["train/bce/variants"]))
+    N.check_train(r, student, case.kwargs, expect(case), expect(cases.variants_name(case.name)))
     r.finish()
 
 
