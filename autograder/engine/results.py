@@ -109,8 +109,11 @@ def _summary(records: list[TestRecord], mode: str) -> str:
         return (f"**Public tests: {got:.1f} / {out_of:.1f} points.** Hidden tests run only on "
                 "Gradescope and count towards your grade too.")
     if later:
+        when = {"after_due_date": "after the due date", "after_published": "when grades are "
+                "published", "hidden": "only to your instructor"}
+        shown_later = sorted({when[r.visibility] for r in records if r.visibility in when})
         return (f"**Visible tests: {got:.1f} / {out_of:.1f} points.** Hidden tests worth "
-                f"{later:.1f} points also ran; their results appear when grades are published.")
+                f"{later:.1f} points also ran; their results are shown {' or '.join(shown_later)}.")
     return f"**Total: {got:.1f} / {out_of:.1f} points.**"
 
 

@@ -121,3 +121,14 @@ def test_crash_results_are_valid_and_hide_the_traceback():
     assert "Boom" not in res["output"]
     (entry,) = res["tests"]
     assert entry["visibility"] == "hidden" and "Boom" in entry["output"]
+
+
+def test_summary_says_when_the_later_tests_are_shown():
+    records = [_rec("m::a", 1, 1, "passed"),
+               _rec("m::b", 0, 2, "failed", visibility="after_due_date"),
+               _rec("m::c", 3, 3, "passed", visibility="after_published")]
+    text = build_results(records, mode="gradescope")["output"]
+    assert "Visible tests: 1.0 / 1.0 points" in text and "worth 5.0 points" in text
+    assert "shown after the due date or when grades are published" in text
+    only_due = build_results(records[:2], mode="gradescope")["output"]
+    assert "shown after the due date." in only_due and "published" not in only_due
