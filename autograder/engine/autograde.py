@@ -28,6 +28,7 @@ from pathlib import Path
 from engine.build import AUTOGRADER_DIR, build
 from engine.results import validate
 from engine.session import worker_python
+from engine.workerenv import ensure_worker_user
 
 WALL_LIMIT = 900  # seconds: run_autograder stops itself well before this
 
@@ -70,7 +71,7 @@ def _worker_env(user: str | None) -> dict[str, str]:
     (empty: engine.sandbox.resolve_user's choice) and gets an interpreter that user can run."""
     if os.geteuid() != 0:
         return {"WORKER_USER": "", "WORKER_PYTHON": sys.executable}
-    return {"WORKER_USER": user or "", "WORKER_PYTHON": worker_python()}
+    return {"WORKER_USER": user or ensure_worker_user(), "WORKER_PYTHON": worker_python()}
 
 
 def autograde(submission: Path, results_out: Path, suite: Path, zip_path: Path | None = None,
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zip", help="use this autograder zip instead of building one")
     parser.add_argument("--worker-user", default=None,
                         help="account for the student's code when run as root (default: "
-                             "autograder-worker if it exists, else nobody)")
+                             "autograder-worker, created like setup.sh does if missing)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary AUTOGRADER_ROOT")
     args = parser.parse_args(argv)
     started = time.monotonic()

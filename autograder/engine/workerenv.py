@@ -1,7 +1,8 @@
 """Who the worker runs as, with which interpreter and environment, and what it may read.
 
 - `resolve_user`: as root, an unprivileged account ("autograder-worker" if it exists, else
-  "nobody"); otherwise the grader's own user.
+  "nobody"); otherwise the grader's own user. `ensure_worker_user` creates "autograder-worker"
+  (as setup.sh does on Gradescope); `make autograde` calls it so that it never sweeps "nobody".
 - `worker_env`: the worker's whole environment.
 - `ensure_worker_python`: an interpreter the worker's user can execute, with pinned requirements.
   Here the grader runs as root with Python under /root (mode 700), which "nobody" cannot execute,
@@ -60,6 +61,17 @@ def resolve_user(user: str | None = None) -> WorkerUser | None:
     if entry.pw_uid == 0 or entry.pw_gid == 0:
         raise ValueError(f"the worker must not run as root (user {user!r})")
     return WorkerUser(user, entry.pw_uid, entry.pw_gid)
+
+
+def ensure_worker_user(name: str = DEFAULT_USER) -> str:
+    """As root, create the worker's system user if it is missing (what setup.sh does on
+    Gradescope), so that a local run never shares, and sweeps, a user such as "nobody"
+    with the rest of the machine. Returns `name`."""
+    if os.geteuid() == 0 and not _user_exists(name):
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                        "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+                       check=True, capture_output=True)
+    return name
 
 
 def _user_exists(name: str) -> bool:

@@ -339,3 +339,21 @@ def test_concurrent_builds_of_the_worker_environment_share_one():
         assert not [p for p in cache.iterdir() if ".build-" in p.name]  # no half-built leftovers
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+@root_only
+def test_local_autograde_gets_its_own_worker_user_not_a_shared_one():
+    """make autograde as root creates the dedicated user (as setup.sh does) instead of sweeping
+    the processes of a shared account such as nobody."""
+    from engine.autograde import _worker_env
+    from engine.workerenv import ensure_worker_user
+    name = f"agw-test-{os.getpid() % 10000}"
+    try:
+        assert ensure_worker_user(name) == name
+        user = resolve_user(name)
+        assert user.uid != 0 and user.name == name
+        assert ensure_worker_user(name) == name  # idempotent
+        assert _worker_env(None)["WORKER_USER"] == DEFAULT_USER != "nobody"
+        assert resolve_user(DEFAULT_USER).name == DEFAULT_USER
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
