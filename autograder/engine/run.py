@@ -58,12 +58,19 @@ def _worker_user(name: str | None):
 
 
 def kill_worker_processes(user) -> None:
-    """SIGKILL every process of the worker's uid, detached ones included."""
+    """SIGKILL every process of the worker's uid, detached ones included, then delete what a
+    dedicated worker user left in the world-writable folders (the next run must not see it)."""
     if user is None:
         return
-    from engine.sandbox import kill_uid_processes
+    from engine.sandbox import FALLBACK_USER, kill_uid_processes, remove_uid_files
     if not kill_uid_processes(user.uid):
         print(f"[grader] some processes of {user.name} survived SIGKILL", flush=True)
+    if user.name == FALLBACK_USER:   # shared with the rest of the machine: leave its files
+        return
+    removed = remove_uid_files(user.uid)
+    if removed:
+        print(f"[grader] removed what {user.name} left in shared folders: {removed[:20]}",
+              flush=True)
 
 
 def grade_submission(root: Path, sandbox_options: dict, writer: OnceWriter, started: float,

@@ -38,8 +38,8 @@ from typing import Callable
 from . import protocol as P
 from .workerenv import WorkerUser, worker_env
 # re-exported: the worker's user, interpreter and file permissions live in engine.workerenv
-from .workerenv import (DEFAULT_USER, ensure_worker_python, make_tree_readable,  # noqa: F401
-                        resolve_user, worker_can_run)
+from .workerenv import (DEFAULT_USER, FALLBACK_USER, ensure_worker_python,  # noqa: F401
+                        make_tree_readable, resolve_user, worker_can_run)
 
 ENGINE_DIR = Path(__file__).resolve().parent
 
@@ -238,6 +238,34 @@ def kill_uid_processes(uid: int) -> bool:
     if uid in (0, os.getuid(), os.geteuid()):
         raise ValueError(f"refusing to kill every process of uid {uid}")
     return kill_processes(lambda p: uid in p.uids)
+
+
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")  # where any user may create files
+
+
+def remove_uid_files(uid: int, folders=SHARED_FOLDERS) -> list:
+    """Delete what a dedicated worker uid created directly in a world-writable folder (after
+    its processes are dead). Returns the paths removed. Never for root's or the caller's uid."""
+    if uid in (0, os.getuid(), os.geteuid()):
+        raise ValueError(f"refusing to delete the files of uid {uid}")
+    removed = []
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+                removed.append(entry.path)
+            except OSError:
+                continue
+    return removed
 
 
 class WorkerProcess:

@@ -357,3 +357,27 @@ def test_local_autograde_gets_its_own_worker_user_not_a_shared_one():
         assert resolve_user(DEFAULT_USER).name == DEFAULT_USER
     finally:
         subprocess.run(["userdel", name], capture_output=True)
+
+
+def test_remove_uid_files_never_touches_root_or_the_caller():
+    from engine.sandbox import remove_uid_files
+    for uid in {0, os.getuid(), os.geteuid()}:
+        with pytest.raises(ValueError):
+            remove_uid_files(uid)
+
+
+@root_only
+def test_remove_uid_files_deletes_only_that_users_entries():
+    from engine.sandbox import remove_uid_files
+    user = resolve_user(TEST_USER)
+    top = Path(tempfile.mkdtemp(prefix="engine-shared-", dir="/tmp"))
+    try:
+        theirs, ours = top / "theirs", top / "ours"
+        theirs.mkdir()
+        (theirs / "inner.txt").write_text("x")
+        ours.write_text("keep")
+        os.chown(theirs, user.uid, user.gid)
+        removed = remove_uid_files(user.uid, folders=(str(top),))
+        assert removed == [str(theirs)] and not theirs.exists() and ours.read_text() == "keep"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
