@@ -147,17 +147,8 @@ class InProcessSandbox(remote.Sandbox):
         self.requests += 1
         return super().run(expr, keep=keep, timeout=timeout)
 
-    def start(self) -> None:
-        if self._closed:
-            raise RuntimeError("this Sandbox is closed")
-        if self._session is not None and self._session.process.alive():
-            return
-        self._discard()
-        began = time.monotonic()
-        channel = InProcessChannel(self.submission_dir, self.packages, self._output)
-        self.last_start_seconds = time.monotonic() - began
-        self.generation += 1
-        self._session = remote._Session(channel, self.generation)
+    def _launch(self):
+        return InProcessChannel(self.submission_dir, self.packages, self._output)
 
 
 def grade_with(spec: session.SessionSpec, mode: str, opened: list | None = None) -> dict:

@@ -222,12 +222,16 @@ class Sandbox:
             return
         self._discard()
         began = time.monotonic()
-        process = start_worker(python=self.python, submission_dir=self.submission_dir,
-                               packages=self.packages, user=self.user, limits=self.limits,
-                               output=self._output, start_timeout=self.start_timeout)
+        process = self._launch()
         self.last_start_seconds = time.monotonic() - began
         self.generation += 1
         self._session = _Session(process, self.generation)
+
+    def _launch(self):
+        """A fresh, confined worker process for this Sandbox's submission."""
+        return start_worker(python=self.python, submission_dir=self.submission_dir,
+                            packages=self.packages, user=self.user, limits=self.limits,
+                            output=self._output, start_timeout=self.start_timeout)
 
     def restart(self) -> None:
         """Kill the worker (its Refs become stale) and start a fresh one."""
