@@ -38,7 +38,6 @@ MIN_LINE_CHARS = 14     # a solution line shorter than this (without spaces) is 
 # writeup already state. The grader's own code may contain them. tests/test_handout.py checks
 # that each one still occurs in a solution region (drop it from here when it does not).
 GENERIC_LINES = (
-    "x = np.asarray(x, dtype=np.float64)",                # an idiom
     "n = pred.shape[0]",                                  # an idiom
     "for _ in range(epochs):",                            # an idiom
     "return fn(float(x))",                                # an idiom

@@ -60,9 +60,10 @@ def sgd_step(model, learning_rate):
     # Layer by layer: a Sequential's params/grads properties rebuild their dicts on every
     # access, which costs more than the update itself for the pocket networks.
     for layer in getattr(model, "modules", (model,)):
-        grads = layer.grads
-        for key, param in layer.params.items():
-            param -= learning_rate * grads[key]
+        if layer.params:
+            grads = layer.grads
+            for key, param in layer.params.items():
+                param -= learning_rate * grads[key]
     # END SOLUTION
 
 
@@ -91,10 +92,11 @@ def train(model, loss, X, y, epochs, learning_rate, batch_size, seed=0):
     history = []
     for _ in range(epochs):
         perm = rng.permutation(n)
+        X_perm, y_perm = X[perm], y[perm]  # shuffled copies, so each minibatch is a cheap slice
         for start in range(0, n, batch_size):
-            batch = perm[start:start + batch_size]
-            pred = model.forward(X[batch])
-            loss.forward(pred, y[batch])
+            stop = start + batch_size
+            pred = model.forward(X_perm[start:stop])
+            loss.forward(pred, y_perm[start:stop])
             model.backward(loss.backward())
             sgd_step(model, learning_rate)
         history.append(float(loss.forward(model.forward(X), y)))

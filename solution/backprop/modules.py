@@ -96,9 +96,10 @@ class Linear(Module):
         """
         # HINT: a_j = sum_i alpha_ji x_i + b_j, i.e. x @ W.T + b
         # BEGIN SOLUTION
-        x = np.asarray(x, dtype=np.float64)
         self._x = x
-        return x @ self.params["W"].T + self.params["b"]
+        a = x @ self.params["W"].T
+        a += self.params["b"]
+        return a
         # END SOLUTION
 
     def backward(self, grad_out):
@@ -111,7 +112,6 @@ class Linear(Module):
         """
         # HINT: da_j/dalpha_ji = x_i and da_j/dx_i = alpha_ji; sum the batch for W and b
         # BEGIN SOLUTION
-        grad_out = np.asarray(grad_out, dtype=np.float64)
         self.grads["W"] = grad_out.T @ self._x
         self.grads["b"] = grad_out.sum(axis=0)
         return grad_out @ self.params["W"]
@@ -135,9 +135,13 @@ class Sigmoid(Module):
         """Input: a of any shape, e.g. (N, D). Output: z = sigmoid(a), same shape. Caches: z."""
         # HINT: e = exp(-|a|); z = 1/(1+e) where a >= 0, e/(1+e) where a < 0
         # BEGIN SOLUTION
-        a = np.asarray(x, dtype=np.float64)
-        e = np.exp(-np.abs(a))
-        z = np.where(a >= 0, 1.0, e) / (1.0 + e)  # numerator 1 or e, one shared division
+        e = np.abs(x)
+        np.negative(e, out=e)
+        np.exp(e, out=e)                  # e = exp(-|a|), at most 1
+        z = np.minimum(x, 0.0)
+        np.exp(z, out=z)                  # the numerator exp(min(a, 0)): 1 where a >= 0, e where a < 0
+        e += 1.0
+        z /= e                            # z = 1/(1+e) or e/(1+e)
         self._z = z
         return z
         # END SOLUTION
@@ -146,7 +150,9 @@ class Sigmoid(Module):
         """Input: dJ/dz, shape of z. Output: dJ/da = dJ/dz * z * (1 - z), same shape."""
         # HINT: dz/da = z (1 - z), multiplied elementwise by dJ/dz
         # BEGIN SOLUTION
-        return np.asarray(grad_out, dtype=np.float64) * self._z * (1.0 - self._z)
+        grad = grad_out * self._z
+        grad *= 1.0 - self._z
+        return grad
         # END SOLUTION
 
 
