@@ -165,6 +165,16 @@ def test_fused_loop_trains_the_same_network_as_the_reference(tiny_task):
         wrong, bench_train.initial_weights(ref, task))) > 1e-6
 
 
+def test_inlined_loop_trains_the_same_network_as_the_reference(tiny_task):
+    ref, task = tiny_task
+    expected = bench_train.run_reference(ref, task)
+    inlined = bench_train.run_inlined(task, bench_train.initial_weights(ref, task))
+    assert bench_train.max_rel_diff(expected, inlined) < 1e-12
+    other_seed = dataclasses.replace(task, seed=task.seed + 1)
+    assert bench_train.max_rel_diff(expected, bench_train.run_inlined(
+        other_seed, bench_train.initial_weights(ref, task))) > 1e-6
+
+
 def test_torch_trains_the_same_network_as_the_reference(tiny_task):
     torch = pytest.importorskip("torch")
     ref, task = tiny_task
@@ -194,7 +204,8 @@ def test_smoke_run_skips_absent_comparators_and_writes_json(tmp_path, monkeypatc
         "train": "ok", "gradcheck": "ok", "roundtrip": "ok"}
     train = sections["train"]["data"]
     assert set(train["skipped"]) == {"torch", "sklearn"}
-    assert set(train["aggregate"]["steps_per_second"]) == {"reference", "fused"}
+    assert set(train["aggregate"]["steps_per_second"]) == {"reference", "fused", "inlined"}
+    assert train["aggregate"]["reference_over_inlined_time"] > 0
     assert train["same_losses"] is True and len(train["tasks"]) == 4
     floors = {(f["section"], f["path"]): f["met"] for f in report["floors"]}
     assert floors[("train", "aggregate.torch_over_reference_time")] is None   # not measured

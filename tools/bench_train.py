@@ -12,14 +12,20 @@ loss. A "step" is one minibatch update.
 - "fused":     the same network written as one hand-fused NumPy loop (the practical limit of
                NumPy code): the bias of the first layer folded into X, sigmoid as one tanh,
                and sigmoid + cross-entropy differentiated together, dJ/d(logit) = (p - t) / n.
+- "inlined":   the reference's own per-module operations, as SPEC fixes them, inlined into one
+               loop with no classes, dicts or method calls: every step still computes J, the
+               clipped BCE gradient, each sigmoid's backward, both biases apart and dJ/dx of the
+               first layer, and updates the four arrays one by one. It is the fastest the contract
+               allows in NumPy, so reference/inlined is what the modules' Python structure costs
+               and inlined/fused what the contract's separate steps cost.
 - "torch":     PyTorch on the CPU, nn.Sequential of the same layers in float64, nn.BCELoss,
                torch.optim.SGD without momentum, torch.set_num_threads(1).
 - "sklearn":   scikit-learn's MLPClassifier(solver="sgd", activation="logistic", same hidden
                size, batch size and learning rate, momentum 0, alpha 0), fit for `epochs`
                epochs with its own initialisation and shuffling (it cannot take ours).
 
-"fused" and "torch" start from the reference's initial weights and draw the same permutations,
-so their epoch losses must match the reference's (`max_rel_diff`): a check that all three
+"fused", "inlined" and "torch" start from the reference's initial weights and draw the same permutations,
+so their epoch losses must match the reference's (`max_rel_diff`): a check that they all
 train the same network on the same data. A comparator whose package is missing is skipped.
 """
 
@@ -46,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTION_DIR = ROOT / "solution"
 THRESHOLDS = ROOT / "autograder" / "suite" / "thresholds.toml"
 REFERENCE_PACKAGE = "solution_backprop"  # the name tests/conftest.py and tools/calibrate.py use
-IMPLEMENTATIONS = ("reference", "fused", "torch", "sklearn")
+IMPLEMENTATIONS = ("reference", "fused", "inlined", "torch", "sklearn")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,6 +166,59 @@ def run_fused(task: Task, w: dict) -> list[float]:
     return losses
 
 
+def _stable_sigmoid(a: np.ndarray) -> np.ndarray:
+    """sigmoid(a) as the reference computes it: exp(min(a, 0)) / (1 + exp(-|a|))."""
+    e = np.abs(a)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    z = np.minimum(a, 0.0)
+    np.exp(z, out=z)
+    e += 1.0
+    z /= e
+    return z
+
+
+def run_inlined(task: Task, w: dict) -> list[float]:
+    """The contract's per-module steps in one loop; w from initial_weights."""
+    n, bs, lr = len(task.X), task.batch_size, task.learning_rate
+    W1, b1, W2, b2 = (w[key].copy() for key in ("0.W", "0.b", "2.W", "2.b"))
+    rng = np.random.default_rng(task.seed)
+    losses = []
+    for _ in range(task.epochs):
+        perm = rng.permutation(n)
+        X_perm, y_perm = task.X[perm], task.y[perm]
+        for start in range(0, n, bs):
+            x = X_perm[start:start + bs]
+            t = np.asarray(y_perm[start:start + bs], dtype=np.float64).reshape(-1, 1)
+            a1 = x @ W1.T                                # Linear 1
+            a1 += b1
+            z1 = _stable_sigmoid(a1)                     # Sigmoid 1
+            a2 = z1 @ W2.T                               # Linear 2
+            a2 += b2
+            y_out = _stable_sigmoid(a2)                  # Sigmoid 2
+            p = np.maximum(y_out, 1e-12)                 # BCE forward: J, every step
+            np.minimum(p, 1.0 - 1e-12, out=p)
+            q, not_t = 1.0 - p, 1.0 - t
+            _J = float(-(np.vdot(t, np.log(p)) + np.vdot(not_t, np.log(q))) / len(p))
+            g = not_t / q                                # BCE backward
+            g -= t / p
+            g /= len(g)
+            g *= y_out                                   # Sigmoid 2 backward
+            g *= 1.0 - y_out
+            gW2, gb2, g = g.T @ z1, g.sum(axis=0), g @ W2  # Linear 2 backward
+            g *= z1                                      # Sigmoid 1 backward
+            g *= 1.0 - z1
+            gW1, gb1, _dx = g.T @ x, g.sum(axis=0), g @ W1  # Linear 1 backward, dJ/dx too
+            W1 -= lr * gW1                               # sgd_step
+            b1 -= lr * gb1
+            W2 -= lr * gW2
+            b2 -= lr * gb2
+        p = np.clip(_stable_sigmoid(_stable_sigmoid(task.X @ W1.T + b1) @ W2.T + b2), 1e-12, 1.0 - 1e-12)
+        t = task.y.astype(np.float64)[:, None]
+        losses.append(float(-np.mean(t * np.log(p) + (1.0 - t) * np.log(1.0 - p))))
+    return losses
+
+
 def run_torch(torch, task: Task, w: dict) -> list[float]:
     """Idiomatic PyTorch, float64, one thread; w from initial_weights."""
     torch.set_num_threads(1)
@@ -208,7 +267,8 @@ def run_sklearn(neural_network, exceptions, task: Task) -> list[float]:
 def runners(ref: SimpleNamespace) -> tuple[dict[str, Callable[[Task], list[float]]], dict]:
     """({name: task -> epoch losses} for the available implementations, {name: why skipped})."""
     available = {"reference": lambda task: run_reference(ref, task),
-                 "fused": lambda task: run_fused(task, initial_weights(ref, task))}
+                 "fused": lambda task: run_fused(task, initial_weights(ref, task)),
+                 "inlined": lambda task: run_inlined(task, initial_weights(ref, task))}
     skipped = {}
     try:
         import torch
