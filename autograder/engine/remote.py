@@ -24,7 +24,8 @@ from typing import Any
 
 from . import protocol as P
 from .sandbox import (CallTimeout, ChannelClosed, ChannelTimeout, OutputBuffer, WorkerFailure,
-                      WorkerLimits, kill_uid_processes, resolve_user, start_worker)
+                      WorkerLimits, kill_uid_processes, resolve_user, restore_cpus,
+                      share_one_cpu, start_worker)
 from .tracing import Func, Sym, TracedFn, _dotted
 
 __all__ = ["Sandbox", "Ref", "Call", "Attr", "Func", "RemoteError", "WorkerFailure",
@@ -180,12 +181,15 @@ class Sandbox:
     python: the worker's interpreter (default: this one; as root it must be runnable by the
     worker user, see `engine.sandbox.ensure_worker_python`); user: see `resolve_user`;
     timeout: default wall-clock seconds per call; start_timeout: seconds for a worker to start;
-    limits: a WorkerLimits or a dict of its fields; output_limit: bytes of output kept.
+    limits: a WorkerLimits or a dict of its fields; output_limit: bytes of output kept;
+    share_cpu: while a worker runs, keep this process and the worker on one CPU (see
+    `engine.sandbox.share_one_cpu`; the previous CPU set comes back at close()).
     """
 
     def __init__(self, submission_dir, *, packages=("backprop",), python: str | None = None,
                  user: str | None = None, timeout: float = 30.0, start_timeout: float = 60.0,
-                 limits: WorkerLimits | dict | None = None, output_limit: int = 32 << 10):
+                 limits: WorkerLimits | dict | None = None, output_limit: int = 32 << 10,
+                 share_cpu: bool = True):
         self.submission_dir = str(Path(submission_dir).resolve())
         if not os.path.isdir(self.submission_dir):
             raise ValueError(f"no submission folder {self.submission_dir}")
@@ -197,6 +201,8 @@ class Sandbox:
         self.timeout, self.start_timeout = float(timeout), float(start_timeout)
         self.limits = limits if isinstance(limits, WorkerLimits) else WorkerLimits(**(limits or {}))
         self._output = OutputBuffer(output_limit)
+        self.share_cpu = bool(share_cpu)
+        self._cpus_before: set | None = None      # what share_one_cpu changed, for close()
         self._session: _Session | None = None
         self._closed = False
         self.generation = 0                       # workers started so far
@@ -221,6 +227,8 @@ class Sandbox:
         if self._session is not None and self._session.process.alive():
             return
         self._discard()
+        if self.share_cpu and self._cpus_before is None:
+            self._cpus_before = share_one_cpu()
         began = time.monotonic()
         process = self._launch()
         self.last_start_seconds = time.monotonic() - began
@@ -247,6 +255,8 @@ class Sandbox:
         if self.user is not None:
             clean = kill_uid_processes(self.user.uid) and clean
         self._closed = True
+        restore_cpus(self._cpus_before)
+        self._cpus_before = None
         return clean
 
     def __enter__(self):

@@ -186,6 +186,49 @@ class OutputCapture:
 
 # ---------------------------------------------------------------- processes
 
+def current_cpu() -> int | None:
+    """The CPU this process is running on now (Linux: field 39 of /proc/self/stat), or None."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[36])  # fields[0] is field 3, the state
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def share_one_cpu() -> set | None:
+    """Restrict this process to the CPU it runs on now, so that the workers it starts (which
+    inherit the affinity) run on the same CPU as the calls' caller.
+
+    Every call is synchronous, so the two processes never run at the same time, and a wakeup
+    on the same CPU is much cheaper than across CPUs (a pipe ping-pong measured here: 3 us on
+    one CPU, 70 us across two, on a VM). The CPU is the one the scheduler chose for this
+    process, not a fixed one, so that gradings running side by side stay spread over the CPUs.
+    Returns the previous CPU set if it changed it, None if there was nothing to change (one CPU
+    already, or no sched_setaffinity, as on macOS).
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        cpus = os.sched_getaffinity(0)
+        if len(cpus) <= 1:
+            return None
+        cpu = current_cpu()
+        os.sched_setaffinity(0, {cpu if cpu in cpus else min(cpus)})
+    except OSError:
+        return None
+    return cpus
+
+
+def restore_cpus(cpus: set | None) -> None:
+    """Undo share_one_cpu (cpus: what it returned)."""
+    if cpus:
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError:
+            pass
+
+
 @dataclass(frozen=True)
 class ProcInfo:
     pid: int

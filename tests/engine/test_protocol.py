@@ -229,6 +229,39 @@ def test_pack_frame_refuses_messages_over_the_limits():
         P.pack_frame({"blobs": []}, [], small)
 
 
+# ------------------------------------------------------------------ .npy bytes
+
+@pytest.mark.parametrize("array", [
+    np.arange(12.0).reshape(4, 3), np.zeros(()), np.arange(5), np.array([True, False]),
+    np.ones((2, 3, 4), dtype=np.float32), np.zeros((0, 3)), np.arange(6, dtype=">i4"),
+    np.zeros(1, dtype=np.uint8), np.ones((1,) * 32),
+], ids=["f8-2d", "scalar", "i8", "bool", "f4-3d", "empty", "big-endian", "u1", "32-dims"])
+def test_dump_npy_writes_numpys_bytes_and_both_parsers_agree(array):
+    ours = P.dump_npy(array)
+    assert ours == npy(array)  # the canonical header, so the fast parser takes it
+    back = P.load_npy(ours)
+    assert back.dtype == array.dtype and back.shape == array.shape and np.array_equal(back, array)
+    assert back.flags.writeable and back.flags.owndata
+
+
+@pytest.mark.parametrize("array", [np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+                                   np.arange(12.0).reshape(3, 4)[:, ::2], np.arange(12.0).reshape(3, 4).T])
+def test_arrays_that_are_not_c_contiguous_round_trip(array):
+    back = P.load_npy(P.dump_npy(array))
+    assert back.shape == array.shape and np.array_equal(back, array)
+
+
+def test_headers_numpy_did_not_write_go_through_numpys_parser():
+    data = np.arange(3.0).tobytes()
+    reordered = npy_v1(b"{'shape': (3,), 'fortran_order': False, 'descr': '<f8'}")
+    assert P.load_npy(reordered + data).tolist() == [0.0, 1.0, 2.0]
+    stream = io.BytesIO()
+    np.lib.format.write_array(stream, np.arange(3.0), version=(2, 0))
+    assert P.load_npy(stream.getvalue()).tolist() == [0.0, 1.0, 2.0]
+    fortran = npy(np.asfortranarray(np.arange(6.0).reshape(2, 3)))
+    assert P.load_npy(fortran).tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+
+
 # ------------------------------------------------------------------ hostile .npy blobs
 
 def test_pickled_object_array_is_refused():
@@ -246,8 +279,13 @@ def test_pickled_object_array_is_refused():
     npy_v1(b"{'descr': '<f8', 'fortran_order': 1, 'shape': (3,)}"),
     npy_v1(b"__import__('os').system('x')"),
     b"\x93NUMPY\x02\x00" + struct.pack("<I", 200000) + b"{" * 200000,
+    npy_v1(b"{'descr': '<f8', 'fortran_order': False, 'shape': (" + b"1, " * 32 + b"1), }"),
+    npy_v1(b"{'descr': '<f8', 'fortran_order': False, 'shape': (999999999999999999, 999999999999999999), }"),
+    npy_v1(b"{'descr': '|O8', 'fortran_order': False, 'shape': (1,), }") + bytes(8),
+    npy_v1(b"{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }") + bytes(8),
 ], ids=["complex", "structured", "unicode", "short", "long", "empty", "magic-only", "npz",
-        "version3", "huge-shape", "negative-shape", "bad-fortran", "code", "huge-header"])
+        "version3", "huge-shape", "negative-shape", "bad-fortran", "code", "huge-header",
+        "33-dims", "overflowing-shape", "object-canonical", "short-canonical"])
 def test_hostile_npy_blobs_are_refused(data):
     with pytest.raises(P.ProtocolError):
         P.load_npy(data)

@@ -23,6 +23,7 @@ from engine.sandbox import ensure_worker_python, make_tree_readable
 ROOT = Path(__file__).resolve().parents[2]
 FAKEPKG = Path(__file__).resolve().parent / "fixtures" / "fakepkg"
 TEST_USER = os.environ.get("ENGINE_TEST_WORKER_USER") or None
+CPUS_AT_IMPORT = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
 
 
 @pytest.fixture(scope="module")
@@ -317,6 +318,34 @@ def test_output_of_a_killed_worker_is_kept(sb):
 
 
 # ------------------------------------------------------------------ figures
+
+@pytest.mark.skipif(len(CPUS_AT_IMPORT) < 2, reason="needs CPU affinity and at least two CPUs")
+def test_worker_and_caller_share_one_cpu_until_close(submission, worker_python):
+    outer = os.sched_getaffinity(0)  # the module's `sb` may have pinned this process already
+    os.sched_setaffinity(0, CPUS_AT_IMPORT)
+    try:
+        _check_cpu_sharing(submission, worker_python, CPUS_AT_IMPORT)
+    finally:
+        os.sched_setaffinity(0, outer)
+
+
+def _check_cpu_sharing(submission, worker_python, before):
+    box = Sandbox(submission, packages=("fakepkg",), python=worker_python, user=TEST_USER, timeout=10)
+    try:
+        box.start()
+        assert len(os.sched_getaffinity(0)) == 1
+        assert os.sched_getaffinity(box.worker_pid) == os.sched_getaffinity(0)
+    finally:
+        assert box.close()
+    assert os.sched_getaffinity(0) == before
+    free = Sandbox(submission, packages=("fakepkg",), python=worker_python, user=TEST_USER,
+                   timeout=10, share_cpu=False)
+    try:
+        free.start()
+        assert os.sched_getaffinity(0) == before == os.sched_getaffinity(free.worker_pid)
+    finally:
+        assert free.close()
+
 
 def test_measured_costs(sb):
     sb.restart()
