@@ -135,7 +135,7 @@ class Sigmoid(Module):
         """Input: a of any shape, e.g. (N, D). Output: z = sigmoid(a), same shape. Caches: z."""
         # HINT: e = exp(-|a|); z = 1/(1+e) where a >= 0, e/(1+e) where a < 0
         # BEGIN SOLUTION
-        e = np.abs(x)
+        e = np.abs(x, dtype=np.float64)
         np.negative(e, out=e)
         np.exp(e, out=e)                  # e = exp(-|a|), at most 1
         z = np.minimum(x, 0.0)
