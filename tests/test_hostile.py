@@ -219,7 +219,7 @@ def test_each_fault_costs_only_the_tests_that_set_it_off(campaign):
     changed = {k: (base[k]["status"], got[k]["status"], got[k]["output"][:600]) for k in spared
                if (got[k]["status"], got[k]["score"]) != (base[k]["status"], base[k]["score"])}
     assert changed == {}, "tests that set off no fatal fault changed (before, after, output)"
-    assert run.seconds < 85, "the endless loop (90 s) was not cut by the per-call timeout"
+    assert run.seconds < 240, "the endless loop (240 s) was not cut by the per-call timeout"
 
 
 def test_fork_bomb_is_capped(campaign):

@@ -8,8 +8,8 @@ run_autograder), copies the submission in (a folder as is, symlinks included;
 a zip file as a file, for intake to unpack), and runs `run_autograder` the way
 Gradescope does: bash, cwd = the root, as the current user (root here). This
 project's interpreter stands in for setup.sh's virtual environment on the
-trusted side; the worker gets an interpreter the worker user can execute
-(engine.session.worker_python) through WORKER_PYTHON. Finally it copies
+trusted side; engine.run leases the worker an account of its own (engine.identity)
+and finds it an interpreter that account can execute (engine.session.worker_python). Finally it copies
 results/results.json out (default ./results.json) and prints the score.
 """
 from __future__ import annotations
@@ -27,8 +27,6 @@ from pathlib import Path
 
 from engine.build import AUTOGRADER_DIR, build
 from engine.results import validate
-from engine.session import worker_python
-from engine.workerenv import ensure_worker_user
 
 WALL_LIMIT = 900  # seconds: run_autograder stops itself well before this
 
@@ -67,11 +65,13 @@ def _copy_submission(src: Path, dest: Path) -> None:
 
 
 def _worker_env(user: str | None) -> dict[str, str]:
-    """WORKER_USER / WORKER_PYTHON for run_autograder: as root the worker switches to `user`
-    (empty: engine.sandbox.resolve_user's choice) and gets an interpreter that user can run."""
+    """WORKER_USER / WORKER_PYTHON for run_autograder. As root the worker switches to `user`, or
+    when that is empty to an account of engine.identity's pool that engine.run leases for this
+    grading alone; its interpreter is then one the worker's account can run, which engine.run
+    finds (or builds) as that account."""
     if os.geteuid() != 0:
         return {"WORKER_USER": "", "WORKER_PYTHON": sys.executable}
-    return {"WORKER_USER": user or ensure_worker_user(), "WORKER_PYTHON": worker_python()}
+    return {"WORKER_USER": user or "", "WORKER_PYTHON": ""}
 
 
 def autograde(submission: Path, results_out: Path, suite: Path, zip_path: Path | None = None,
@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", default=str(AUTOGRADER_DIR / "suite"))
     parser.add_argument("--zip", help="use this autograder zip instead of building one")
     parser.add_argument("--worker-user", default=None,
-                        help="account for the student's code when run as root (default: "
-                             "autograder-worker, created like setup.sh does if missing)")
+                        help="account for the student's code when run as root (default: a free "
+                             "one of engine.identity's pool, created like setup.sh does)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary AUTOGRADER_ROOT")
     args = parser.parse_args(argv)
     started = time.monotonic()

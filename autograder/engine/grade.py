@@ -24,6 +24,7 @@ from pathlib import Path
 from engine.config import AssignmentConfig, ConfigError, load_config
 from engine.plugin import GradingPlugin, run_suite
 from engine.results import build_results, write_results
+from engine.identity import lease_worker
 from engine.session import (PUBLIC_DIR, SessionSpec, default_provided, grade, make_work_dir,
                             suite_paths, worker_python)
 
@@ -127,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.submission} does not exist", file=sys.stderr)
         return 2
     provided = Path(args.provided) if args.provided else default_provided(config)
-    options = {"python": worker_python(args.worker_python)}
+    lease = lease_worker()   # as root: an account no other grading uses meanwhile
     work = make_work_dir()
     try:
+        options = {"user": lease,
+                   "python": worker_python(args.worker_python, lease.user if lease else None)}
         spec = SessionSpec(config=config, submission=Path(args.submission), work=work, mode="local",
                            public_only=args.public_only, provided=provided,
                            solution=Path(args.solution) if args.solution else None,
@@ -137,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         results = grade(spec, log=(print if args.verbose else lambda _msg: None))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if lease is not None:
+            lease.release()
     if args.results:
         write_results(results, args.results)
     intake_text = format_intake(results)

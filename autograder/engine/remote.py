@@ -24,8 +24,9 @@ from typing import Any
 
 from . import protocol as P
 from .sandbox import (CallTimeout, ChannelClosed, ChannelTimeout, OutputBuffer, WorkerFailure,
-                      WorkerLimits, kill_uid_processes, resolve_user, restore_cpus,
-                      share_one_cpu, start_worker)
+                      WorkerLimits, kill_uid_processes, restore_cpus, share_one_cpu,
+                      start_worker)
+from .identity import WorkerLease, lease_worker
 from .tracing import Func, Sym, TracedFn, _dotted
 
 __all__ = ["Sandbox", "Ref", "Call", "Attr", "Func", "RemoteError", "WorkerFailure",
@@ -179,7 +180,10 @@ class Sandbox:
     """Runs calls in a sandboxed worker that imports `packages` from `submission_dir`.
 
     python: the worker's interpreter (default: this one; as root it must be runnable by the
-    worker user, see `engine.sandbox.ensure_worker_python`); user: see `resolve_user`;
+    worker user, see `engine.sandbox.ensure_worker_python`); user: as root, the account the
+    worker runs as: an `engine.identity.WorkerLease` held by the caller, or a name (leased here,
+    waiting for its holder), or None (a free account of the pool, leased here); leases taken here
+    are given back, swept, at close(). Not root: ignored, the worker runs as the caller;
     timeout: default wall-clock seconds per call; start_timeout: seconds for a worker to start;
     limits: a WorkerLimits or a dict of its fields; output_limit: bytes of output kept;
     share_cpu: while a worker runs, keep this process and the worker on one CPU (see
@@ -187,7 +191,8 @@ class Sandbox:
     """
 
     def __init__(self, submission_dir, *, packages=("backprop",), python: str | None = None,
-                 user: str | None = None, timeout: float = 30.0, start_timeout: float = 60.0,
+                 user: WorkerLease | str | None = None, timeout: float = 30.0,
+                 start_timeout: float = 60.0,
                  limits: WorkerLimits | dict | None = None, output_limit: int = 32 << 10,
                  share_cpu: bool = True):
         self.submission_dir = str(Path(submission_dir).resolve())
@@ -197,7 +202,6 @@ class Sandbox:
         if not self.packages or not all(type(p) is str and p.isidentifier() for p in self.packages):
             raise ValueError(f"packages must be top-level module names, got {packages!r}")
         self.python = python or sys.executable
-        self.user = resolve_user(user)
         self.timeout, self.start_timeout = float(timeout), float(start_timeout)
         self.limits = limits if isinstance(limits, WorkerLimits) else WorkerLimits(**(limits or {}))
         self._output = OutputBuffer(output_limit)
@@ -208,6 +212,9 @@ class Sandbox:
         self.generation = 0                       # workers started so far
         self.last_start_seconds: float | None = None
         self.last_exit = ""                       # how the previous worker ended
+        self._own_lease = not isinstance(user, WorkerLease)
+        self._lease = lease_worker(user) if self._own_lease else user
+        self.user = None if self._lease is None else self._lease.user
 
     # ------------------------------------------------------------ lifecycle
 
@@ -252,8 +259,11 @@ class Sandbox:
         Returns True if nothing was left running.
         """
         clean = self._discard()
-        if self.user is not None:
-            clean = kill_uid_processes(self.user.uid) and clean
+        if self._lease is not None and self._lease.held:
+            if self._own_lease:
+                clean = self._lease.release()[0] and clean
+            else:
+                clean = kill_uid_processes(self.user.uid) and clean
         self._closed = True
         restore_cpus(self._cpus_before)
         self._cpus_before = None

@@ -4,8 +4,9 @@
 
 Layout under the root (Gradescope's): submission/ (as uploaded), source/ (the
 unpacked autograder zip: suite/, provided/, solution/, engine/), results/.
-Order: intake -> pytest with the plugin -> kill every process of the worker
-user -> write results. Whatever fails, a valid results.json is written: an
+Order: lease a worker account of our own (engine.identity, as root) -> intake ->
+pytest with the plugin -> sweep the worker account -> write results -> give the
+account back. Whatever fails, a valid results.json is written: an
 engine error gives score 0 with a neutral message for the student and the
 traceback in a hidden entry (and on stdout, which only instructors see). A
 watchdog thread writes the results gathered so far, with the unfinished tests
@@ -25,7 +26,9 @@ from typing import Callable
 
 from engine.config import load_config
 from engine.results import crash_results, write_results
-from engine.session import SessionSpec, make_plugin, make_work_dir, prepare, results_of
+from engine.identity import lease_worker
+from engine.session import (SessionSpec, make_plugin, make_work_dir, prepare, results_of,
+                            worker_python)
 from engine.plugin import run_suite
 
 class OnceWriter:
@@ -50,31 +53,20 @@ class OnceWriter:
             return True
 
 
-def _worker_user(name: str | None):
-    """The worker's account (engine.sandbox.resolve_user): required and never root when we
-    are root; None when we are not (no privilege to switch)."""
-    from engine.sandbox import resolve_user
-    return resolve_user(name)
-
-
-def kill_worker_processes(user) -> None:
-    """SIGKILL every process of the worker's uid, detached ones included, then delete what a
-    dedicated worker user left in the world-writable folders (the next run must not see it)."""
-    if user is None:
+def sweep_worker(lease) -> None:
+    """Kill every process of the leased worker account, detached ones included, and delete what
+    it left in world-writable folders and SysV IPC (the next grading must not see it)."""
+    if lease is None:
         return
-    from engine.sandbox import FALLBACK_USER, kill_uid_processes, remove_uid_files
-    if not kill_uid_processes(user.uid):
-        print(f"[grader] some processes of {user.name} survived SIGKILL", flush=True)
-    if user.name == FALLBACK_USER:   # shared with the rest of the machine: leave its files
-        return
-    removed = remove_uid_files(user.uid)
+    dead, removed = lease.sweep()
+    if not dead:
+        print(f"[grader] some processes of {lease.user.name} survived SIGKILL", flush=True)
     if removed:
-        print(f"[grader] removed what {user.name} left in shared folders: {removed[:20]}",
-              flush=True)
+        print(f"[grader] removed what {lease.user.name} left behind: {removed[:20]}", flush=True)
 
 
 def grade_submission(root: Path, sandbox_options: dict, writer: OnceWriter, started: float,
-                     user) -> None:
+                     lease) -> None:
     """Intake, tests, cleanup, results; a watchdog covers the hard deadline."""
     source = root / "source"
     config = load_config(source / "suite")
@@ -91,7 +83,7 @@ def grade_submission(root: Path, sandbox_options: dict, writer: OnceWriter, star
 
         def on_deadline() -> None:
             print("[grader] hard deadline reached: writing what is known", flush=True)
-            kill_worker_processes(user)
+            sweep_worker(lease)
             writer.write(lambda: results_of(spec, plugin, report, started), started)
             shutil.rmtree(work, ignore_errors=True)
             os._exit(0)
@@ -103,7 +95,7 @@ def grade_submission(root: Path, sandbox_options: dict, writer: OnceWriter, star
         try:
             code = run_suite(plugin, verbose=True)
             print(f"[grader] pytest exited with code {code}", flush=True)
-            kill_worker_processes(user)
+            sweep_worker(lease)
             writer.write(lambda: results_of(spec, plugin, report, started), started)
         finally:
             watchdog.cancel()
@@ -120,16 +112,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path(args.root)
     writer = OnceWriter(root / "results" / "results.json")
+    lease = None
     try:
-        user = _worker_user(args.worker_user)
-        options = {"user": user.name if user else None}
-        if args.worker_python:
-            options["python"] = args.worker_python
-        grade_submission(root, options, writer, started, user)
+        lease = lease_worker(args.worker_user)
+        if lease is not None:
+            print(f"[grader] the worker runs as {lease.user.name} (uid {lease.user.uid}), "
+                  "leased for this grading alone", flush=True)
+        options = {"user": lease,
+                   "python": worker_python(args.worker_python, lease.user if lease else None)}
+        grade_submission(root, options, writer, started, lease)
     except BaseException:  # noqa: BLE001 - whatever happened, results must be written
         text = traceback.format_exc()
         print("[grader] the engine failed:\n" + text, flush=True)
         writer.write(lambda: crash_results(text, time.monotonic() - started), started)
+    finally:
+        if lease is not None:
+            lease.release()
     return 0
 
 

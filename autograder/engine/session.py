@@ -25,10 +25,11 @@ REQUIREMENT_FILES = (ENGINE_DIR.parents[1] / "requirements.txt",   # the student
                      ENGINE_DIR.parent / "requirements.txt")       # the autograder image's
 
 
-def worker_python(explicit: str | None = None) -> str:
+def worker_python(explicit: str | None = None, user: Any = None) -> str:
     """The worker's interpreter: `explicit`, else ours, except as root, where ours may not be
-    executable by the worker's user: then engine.sandbox.ensure_worker_python builds (once)
-    one from the first requirements file found in REQUIREMENT_FILES."""
+    executable by the worker's user (`user`, a leased engine.workerenv.WorkerUser): then
+    engine.sandbox.ensure_worker_python builds (once) one from the first requirements file
+    found in REQUIREMENT_FILES."""
     if explicit:
         return explicit
     if os.geteuid() != 0:
@@ -36,7 +37,7 @@ def worker_python(explicit: str | None = None) -> str:
     from engine.sandbox import ensure_worker_python
     found = next((f for f in REQUIREMENT_FILES if f.is_file()), None)
     lines = found.read_text(encoding="utf-8").splitlines() if found else ["numpy"]
-    return ensure_worker_python(lines)
+    return ensure_worker_python(lines, user=user)
 
 
 @dataclasses.dataclass

@@ -1,8 +1,8 @@
 """Who the worker runs as, with which interpreter and environment, and what it may read.
 
 - `resolve_user`: as root, an unprivileged account ("autograder-worker" if it exists, else
-  "nobody"); otherwise the grader's own user. `ensure_worker_user` creates "autograder-worker"
-  (as setup.sh does on Gradescope); `make autograde` calls it so that it never sweeps "nobody".
+  "nobody"); otherwise the grader's own user. Gradings do not pick accounts here: they lease one
+  that no other grading uses meanwhile from `engine.identity`, which creates the pool's accounts.
 - `worker_env`: the worker's whole environment.
 - `ensure_worker_python`: an interpreter the worker's user can execute, with pinned requirements.
   Here the grader runs as root with Python under /root (mode 700), which "nobody" cannot execute,
@@ -63,17 +63,6 @@ def resolve_user(user: str | None = None) -> WorkerUser | None:
     return WorkerUser(user, entry.pw_uid, entry.pw_gid)
 
 
-def ensure_worker_user(name: str = DEFAULT_USER) -> str:
-    """As root, create the worker's system user if it is missing (what setup.sh does on
-    Gradescope), so that a local run never shares, and sweeps, a user such as "nobody"
-    with the rest of the machine. Returns `name`."""
-    if os.geteuid() == 0 and not _user_exists(name):
-        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                        "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
-                       check=True, capture_output=True)
-    return name
-
-
 def _user_exists(name: str) -> bool:
     try:
         pwd.getpwnam(name)
@@ -88,10 +77,12 @@ def worker_env(home: str) -> dict:
             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", **THREAD_VARS}
 
 
-def worker_can_run(python: str, user: str | None = None, modules: tuple = ("numpy",),
-                   timeout: float = 120.0) -> bool:
-    """True if `python` starts as the worker's user (`resolve_user(user)`) and imports `modules`."""
-    who = resolve_user(user)
+def worker_can_run(python: str, user: WorkerUser | str | None = None,
+                   modules: tuple = ("numpy",), timeout: float = 120.0) -> bool:
+    """True if `python` starts as the worker's user (`user`, or `resolve_user(user)` for a name
+    or None) and imports `modules`. Pass a leased user (engine.identity): another grading's
+    cleanup may kill the processes of an account it does not hold."""
+    who = user if isinstance(user, WorkerUser) else resolve_user(user)
     extra = {} if who is None else {"user": who.uid, "group": who.gid, "extra_groups": []}
     code = "; ".join(f"import {m}" for m in modules) or "pass"
     try:
@@ -116,7 +107,8 @@ def _own_dir(path: str) -> None:
 
 
 def ensure_worker_python(requirements, cache_dir: str = DEFAULT_PYTHON_CACHE,
-                         base_python: str = "/usr/bin/python3", user: str | None = None,
+                         base_python: str = "/usr/bin/python3",
+                         user: WorkerUser | str | None = None,
                          modules: tuple = ("numpy",)) -> str:
     """An interpreter the worker's user can run, with `requirements` (pinned lines) installed.
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine import run as engine_run
+from engine.plugin import OUT_OF_TIME as OUT_OF_TIME_TEXT
 from engine.results import validate
 
 HERE = Path(__file__).resolve().parent
@@ -81,26 +82,41 @@ def test_run_writes_results_when_the_config_is_missing(tmp_path):
     assert res["score"] == 0 and "assignment.toml" in res["tests"][0]["output"]
 
 
-def test_watchdog_writes_results_at_the_hard_deadline(tmp_path):
-    suite = tmp_path / "suite"
+def _hang_at_the_deadline(tmp_path, budget: float):
+    """engine.run on a suite whose second test hangs, with a time budget of `budget` s and the
+    hard deadline 1 s later; returns (seconds taken, the process, the results)."""
+    suite = tmp_path / f"suite-{budget:g}"
     suite.mkdir()
     (suite / "assignment.toml").write_text(
         '[assignment]\npackage = "p"\nstudent_files = ["a.py"]\n'
-        '[limits]\ntime_budget_seconds = 0.5\nhard_deadline_seconds = 1.5\n')
+        f'[limits]\ntime_budget_seconds = {budget}\nhard_deadline_seconds = {budget + 1}\n')
     (suite / "test_hang.py").write_text(
         "import time\nfrom gradescope_utils.autograder_utils.decorators import weight\n\n"
         "@weight(1)\ndef test_quick():\n    pass\n\n"
-        "@weight(2)\ndef test_hangs():\n    time.sleep(60)\n\n"
+        "@weight(2)\ndef test_hangs():\n    time.sleep(600)\n\n"
         "@weight(3)\ndef test_never_reached():\n    pass\n")
-    root = fake_root(tmp_path / "x", suite, {})
+    root = fake_root(tmp_path / f"x-{budget:g}", suite, {})
     started = time.monotonic()
-    proc = python_m("engine.run", "--root", str(root), timeout=30)
-    assert time.monotonic() - started < 20
-    assert proc.returncode == 0 and "hard deadline reached" in proc.stdout
-    quick, hangs, never = read_results(root)["tests"]
-    assert quick["status"] == "passed"
-    assert (hangs["max_score"], hangs["score"], never["max_score"]) == (2, 0, 3)
-    assert "Not run" in hangs["output"] and "Not run" in never["output"]
+    proc = python_m("engine.run", "--root", str(root), timeout=120 + 2 * budget)
+    return time.monotonic() - started, proc, read_results(root)
+
+
+def test_watchdog_writes_results_at_the_hard_deadline(tmp_path):
+    """The hung test is stopped by the watchdog, not by its 600 s sleep. On a machine so busy that
+    the engine's own start took the whole budget, the tests are 'not run' for lack of time
+    instead (the budget, not the watchdog, is then what this run shows): try a longer one."""
+    for budget in (1, 4, 16, 64):
+        took, proc, results = _hang_at_the_deadline(tmp_path, budget)
+        quick, hangs, never = results["tests"]
+        if OUT_OF_TIME_TEXT in quick["output"]:
+            continue
+        assert took < 120 + budget, "the watchdog did not end the hung run"
+        assert proc.returncode == 0 and "hard deadline reached" in proc.stdout
+        assert quick["status"] == "passed"
+        assert (hangs["max_score"], hangs["score"], never["max_score"]) == (2, 0, 3)
+        assert "Not run" in hangs["output"] and "Not run" in never["output"]
+        return
+    pytest.fail("the engine never started a test within a 64 s budget")
 
 
 def test_run_autograder_falls_back_when_the_engine_cannot_start(tmp_path):
@@ -127,7 +143,7 @@ def test_build_is_deterministic_and_complete(tmp_path):
         infos = {i.filename: i for i in zf.infolist()}
     names = list(infos)
     assert names == sorted(names)
-    assert {"setup.sh", "run_autograder", "requirements.txt", "engine/run.py",
+    assert {"setup.sh", "run_autograder", "requirements.txt", "constraints.txt", "engine/run.py",
             "engine/schema/results.schema.json", "suite/assignment.toml",
             "suite/public/test_arith.py", "suite/hidden/test_arith_hidden.py",
             "solution/toypkg/arith.py", "solution/answers.toml", "provided/__init__.py",
@@ -151,11 +167,9 @@ def test_build_refuses_a_pattern_that_matches_nothing(tmp_path):
 # ---------------------------------------------------------------- engine.grade (make grade)
 
 def test_grade_prints_a_public_score_table(tmp_path):
-    started = time.monotonic()
     proc = python_m("engine.grade", "--submission", str(TOY / "skeleton"), "--suite",
                     str(TOY / "suite"), "--public-only", "--results", str(tmp_path / "r.json"))
     assert proc.returncode == 0, proc.stderr
-    assert time.monotonic() - started < 30
     lines = proc.stdout.splitlines()
     row = next(ln for ln in lines if ln.startswith("1.1 "))
     assert "add(2, 3)" in row and "0/2" in row and "FAILED" in row

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.identity import leased_user
 from engine.remote import CallTimeout, RemoteError, Sandbox, WorkerFailure
 from engine.sandbox import (DEFAULT_USER, WorkerLimits, ensure_worker_python,
                             kill_uid_processes, list_processes, make_tree_readable, resolve_user,
@@ -35,7 +36,8 @@ SHADOWS = {"sitecustomize.py": TAKEOVER, "usercustomize.py": TAKEOVER, "conftest
 @pytest.fixture(scope="module")
 def worker_python():
     requirements = (ROOT / "requirements.txt").read_text().splitlines()
-    return ensure_worker_python(requirements, user=TEST_USER)
+    with leased_user(TEST_USER) as user:
+        return ensure_worker_python(requirements, user=user)
 
 
 def _forge_stale_bytecode(package: Path, python: str) -> None:
@@ -122,7 +124,7 @@ def test_limits_identity_and_process_group(make_box):
     scratch = os.stat(me["cwd"])
     assert stat.S_IMODE(scratch.st_mode) == 0o700 and scratch.st_uid == me["uid"]
     if IS_ROOT:
-        user = resolve_user(TEST_USER)
+        user = box.user   # the account leased for this Sandbox (engine.identity)
         assert me["uid"] == me["euid"] == user.uid != 0
         assert me["gid"] == user.gid and me["groups"] == []
     else:
@@ -172,12 +174,12 @@ def test_memory_hog_hits_the_address_space_limit(make_box):
 
 def test_fork_loop_is_capped_relative_to_the_users_processes(make_box):
     sleepers = []
+    box = make_box(limits=WorkerLimits(extra_processes=5))
     if IS_ROOT:  # other processes of the worker's uid: the cap must count from them
-        user = resolve_user(TEST_USER)
+        user = box.user
         sleepers = [subprocess.Popen(["/bin/sleep", "30"], user=user.uid, group=user.gid,
                                      extra_groups=[], start_new_session=True) for _ in range(4)]
     try:
-        box = make_box(limits=WorkerLimits(extra_processes=5))
         started, error = box.call("fakepkg.hostile.fork_many", 40, 30)
         assert error == "BlockingIOError" and 3 <= started <= 5
         session = box.worker_pid
@@ -198,11 +200,10 @@ def test_file_size_limit(make_box):
 
 
 def test_cpu_limit_kills_a_busy_worker(make_box):
-    box = make_box(limits=WorkerLimits(cpu_seconds=1))
-    began = time.monotonic()
+    box = make_box(limits=WorkerLimits(cpu_seconds=1), timeout=600)
     with pytest.raises(WorkerFailure, match="CPU time") as info:
-        box.call("fakepkg.hostile.burn_cpu", 8)
-    assert not isinstance(info.value, CallTimeout) and time.monotonic() - began < 5
+        box.call("fakepkg.hostile.burn_cpu", 300)   # busy for 300 s: the 1 s of CPU ends it
+    assert not isinstance(info.value, CallTimeout)
 
 
 # ------------------------------------------------------------------ unprivileged user (root)
@@ -225,7 +226,7 @@ def test_detached_daemon_is_killed_by_close(make_box):
     pid = box.call("fakepkg.hostile.daemon", 600)
     daemon = next(p for p in list_processes() if p.pid == pid)
     assert daemon.session != box.worker_pid and daemon.pgrp != box.worker_pid
-    assert resolve_user(TEST_USER).uid in daemon.uids and daemon.state != "Z"
+    assert box.user.uid in daemon.uids and daemon.state != "Z"
     assert box.close()
     assert [p for p in list_processes() if p.pid == pid and p.state != "Z"] == []
 
@@ -313,13 +314,13 @@ def test_make_tree_readable(tmp_path):
 
 
 def test_worker_python_is_cached_and_usable(worker_python):
-    began = time.monotonic()
-    again = ensure_worker_python((ROOT / "requirements.txt").read_text().splitlines(),
-                                 user=TEST_USER)
-    assert again == worker_python and time.monotonic() - began < 10
-    assert worker_can_run(worker_python, TEST_USER)
-    assert not worker_can_run("/nonexistent/python", TEST_USER)
-    assert not worker_can_run(worker_python, TEST_USER, modules=("no_such_module_here",))
+    with leased_user(TEST_USER) as user:
+        again = ensure_worker_python((ROOT / "requirements.txt").read_text().splitlines(),
+                                     user=user)
+        assert again == worker_python
+        assert worker_can_run(worker_python, user)
+        assert not worker_can_run("/nonexistent/python", user)
+        assert not worker_can_run(worker_python, user, modules=("no_such_module_here",))
 
 
 @root_only
@@ -331,32 +332,14 @@ def test_concurrent_builds_of_the_worker_environment_share_one():
         top.chmod(0o755)
         cache = top / "cache"
         requirements = (ROOT / "requirements.txt").read_text().splitlines()
-        with ThreadPoolExecutor(2) as pool:
+        with leased_user(TEST_USER) as user, ThreadPoolExecutor(2) as pool:
             paths = list(pool.map(lambda _: ensure_worker_python(
-                requirements, cache_dir=str(cache), user=TEST_USER), range(2)))
-        assert paths[0] == paths[1] and paths[0].startswith(str(cache))
-        assert worker_can_run(paths[0], TEST_USER, ("numpy",))
+                requirements, cache_dir=str(cache), user=user), range(2)))
+            assert paths[0] == paths[1] and paths[0].startswith(str(cache))
+            assert worker_can_run(paths[0], user, ("numpy",))
         assert not [p for p in cache.iterdir() if ".build-" in p.name]  # no half-built leftovers
     finally:
         shutil.rmtree(top, ignore_errors=True)
-
-
-@root_only
-def test_local_autograde_gets_its_own_worker_user_not_a_shared_one():
-    """make autograde as root creates the dedicated user (as setup.sh does) instead of sweeping
-    the processes of a shared account such as nobody."""
-    from engine.autograde import _worker_env
-    from engine.workerenv import ensure_worker_user
-    name = f"agw-test-{os.getpid() % 10000}"
-    try:
-        assert ensure_worker_user(name) == name
-        user = resolve_user(name)
-        assert user.uid != 0 and user.name == name
-        assert ensure_worker_user(name) == name  # idempotent
-        assert _worker_env(None)["WORKER_USER"] == DEFAULT_USER != "nobody"
-        assert resolve_user(DEFAULT_USER).name == DEFAULT_USER
-    finally:
-        subprocess.run(["userdel", name], capture_output=True)
 
 
 def test_remove_uid_files_never_touches_root_or_the_caller():

@@ -10,7 +10,7 @@ import time as _h_time
 
 import numpy as _h_np
 
-_H_LOOP_SECONDS = 90           # longer than the per-call timeout, bounded anyway
+_H_LOOP_SECONDS = 240          # far longer than the per-call timeout, bounded anyway
 _H_FORK_ATTEMPTS = 40
 _H_HOG_BLOCKS = 32             # 32 blocks of 64 MiB: 2 GiB, twice the worker's address space
 _H_FLOOD_MB = 20
