@@ -33,8 +33,15 @@ test: venv
 grade: venv
 	$(PY) -m engine.grade --submission $(SUBMISSION) --suite autograder/suite --public-only
 
-autograder: venv
-	$(PY) -m engine.build --out dist/autograder.zip
+# Building the zip imports only engine.build, engine.config and engine.unzip: a venv of their own.
+BUILD_VENV ?= .venv-build
+$(BUILD_VENV)/.installed: requirements-build.txt constraints.txt
+	@test -x $(BUILD_VENV)/bin/python || $(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-build.txt -c constraints.txt
+	@touch $@
+
+autograder: $(BUILD_VENV)/.installed
+	$(BUILD_VENV)/bin/python -m engine.build --out dist/autograder.zip
 
 autograde: venv
 	$(PY) -m engine.autograde --submission $(SUBMISSION) --results $(RESULTS)

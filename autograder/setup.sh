@@ -16,7 +16,10 @@ if ! python3 -m venv "$VENV"; then
     apt-get install -y -q --no-install-recommends python3-venv
     python3 -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --no-cache-dir --disable-pip-version-check -r "$SOURCE/requirements.txt"
+# constraints.txt pins every package requirements.txt resolves to (tools/lock.py), so that an image
+# built later installs exactly the versions of today's.
+"$VENV/bin/python" -m pip install --no-cache-dir --disable-pip-version-check \
+    -r "$SOURCE/requirements.txt" -c "$SOURCE/constraints.txt"
 chmod -R u=rwX,go=rX "$VENV"
 
 # The worker: a system user with no home and no login shell.

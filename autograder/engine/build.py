@@ -2,8 +2,8 @@
 
     python -m engine.build [--suite autograder/suite] [--out dist/autograder.zip]
 
-Zip root: setup.sh, run_autograder, requirements.txt (from the folder above the
-engine), engine/ (this package), suite/ (the whole suite: public + hidden +
+Zip root: setup.sh, run_autograder, requirements.txt, constraints.txt (from the folder
+above the engine), engine/ (this package), suite/ (the whole suite: public + hidden +
 assignment.toml), solution/ (`[build].solution_files`), provided/ (the
 assignment's `provided_files`, from `[build].provided`), and `[build].support_files`
 (files the suite reads, at the same path as in the repository). Entries are sorted,
@@ -23,6 +23,7 @@ from engine.unzip import is_junk
 ENGINE_DIR = Path(__file__).resolve().parent
 AUTOGRADER_DIR = ENGINE_DIR.parent
 SCRIPTS = ("setup.sh", "run_autograder")
+PIN_FILES = ("requirements.txt", "constraints.txt")   # what setup.sh installs, and at which versions
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -55,7 +56,7 @@ def contents(config: AssignmentConfig) -> dict[str, Path]:
     """Zip name -> source file, for the assignment described by `config`."""
     if config.build is None:
         raise BuildError(f"{config.path} has no [build] table")
-    files = {name: AUTOGRADER_DIR / name for name in SCRIPTS + ("requirements.txt",)}
+    files = {name: AUTOGRADER_DIR / name for name in SCRIPTS + PIN_FILES}
     for name, path in files.items():
         if not path.is_file():
             raise BuildError(f"{path} is missing")
