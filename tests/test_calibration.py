@@ -1,9 +1,12 @@
 """The threshold calibration: tools/calibrate.py, solution/calibration.toml (hidden) and
-autograder/suite/thresholds.toml (public) agree with each other, with the rule, and with a rerun."""
+autograder/suite/thresholds.toml (public) agree with each other, with the rule, and with a rerun
+(within one test point: the committed files are the truth, a rerun on another CPU may differ in
+the last bits of its training)."""
 
 import math
 import statistics
 
+import numpy as np
 import pytest
 
 from tools import calibrate
@@ -112,6 +115,29 @@ def test_write_needs_every_seed():
         calibrate.main(["--seeds", "2", "--write"])
 
 
+# The committed calibration.toml is the truth; a rerun on this machine confirms it within RERUN_POINTS
+# of the N_TEST points per accuracy. Training is deterministic but not bit-identical across CPUs
+# (NumPy's SIMD paths, libm): with every exp/log/log1p/tanh result and every training point nudged
+# by an ulp, the reference's weights moved by up to 3e-13 (relative; two_pockets, 10 units) and no
+# accuracy of any model changed on 5 seeds; nor did any with NumPy's baseline kernels instead of its
+# AVX-512 ones (NPY_DISABLE_CPU_FEATURES). A prediction flips only for a point within ~1e-13 of the
+# 0.5 boundary, so one point of slack is ample, and 30 times below the threshold's MARGIN.
+RERUN_POINTS = 1
+
+
+def _points_apart(rerun, committed, n_test=calibrate.N_TEST):
+    """The largest difference between two accuracy lists, in test points (accuracies are counts / n_test)."""
+    return max(abs(round(a * n_test) - round(b * n_test)) for a, b in zip(rerun, committed, strict=True))
+
+
+def test_points_apart_counts_test_points():
+    assert _points_apart((0.987, 0.5), (0.987, 0.5)) == 0
+    assert _points_apart((0.987, 0.5), (0.986, 0.5)) == 1 <= RERUN_POINTS
+    assert _points_apart((0.987, 0.5), (0.987, 0.502)) == 2 > RERUN_POINTS
+    with pytest.raises(ValueError):
+        _points_apart((0.9,), (0.9, 0.9))
+
+
 def test_rerun_on_two_seeds_reproduces_the_committed_figures(calibration):
     """Retrains the reference and every baseline (about 15 s)."""
     ref = calibrate.load_reference()
@@ -119,6 +145,34 @@ def test_rerun_on_two_seeds_reproduces_the_committed_figures(calibration):
     rerun = calibrate.calibrate_all(ref, calibrate.read_toml(calibrate.HYPERPARAMS), seeds)
     for cal, committed in zip(rerun, _committed(calibration)):
         assert cal.name == committed.name and cal.seeds == seeds
-        assert cal.reference == committed.reference[:2], cal.name
-        assert cal.too_few == committed.too_few[:2], cal.name
-        assert cal.logistic == committed.logistic[:2], cal.name
+        for key in ("reference", "too_few", "logistic"):
+            apart = _points_apart(getattr(cal, key), getattr(committed, key)[:2])
+            assert apart <= RERUN_POINTS, f"{cal.name} {key}: {apart} of {calibrate.N_TEST} points apart"
+
+
+def test_write_keeps_shipped_csvs_that_agree_and_replaces_changed_ones(tmp_path):
+    """`make calibrate` regenerates the CSVs: a last-bit difference keeps the committed file (the
+    truth: no churn from another CPU), a real difference replaces it."""
+    data = calibrate.load_reference().data
+    shipped = tmp_path / "datasets"
+    data.write_datasets(shipped)
+    assert calibrate.sync_datasets(data, shipped) == []
+    nudged = shipped / "four_gaussians_train.csv"
+    X, y = data.read_csv(nudged)
+    data.write_csv(nudged, np.nextafter(X, 2.0), y)
+    before = nudged.read_bytes()
+    moved = shipped / "one_pocket_test.csv"
+    X, y = data.read_csv(moved)
+    X[0, 0] += 1e-9
+    data.write_csv(moved, X, y)
+    flipped = shipped / "two_pockets_train.csv"
+    X, y = data.read_csv(flipped)
+    data.write_csv(flipped, X, 1 - y)
+    (shipped / "diagonal_band_test.csv").unlink()
+    assert sorted(calibrate.sync_datasets(data, shipped)) == ["diagonal_band_test.csv", "one_pocket_test.csv",
+                                                               "two_pockets_train.csv"]
+    assert nudged.read_bytes() == before
+    regenerated = tmp_path / "regenerated"  # on this machine, by the same code: byte for byte
+    data.write_datasets(regenerated)
+    for name in ("diagonal_band_test.csv", "one_pocket_test.csv", "two_pockets_train.csv"):
+        assert (shipped / name).read_bytes() == (regenerated / name).read_bytes()

@@ -8,7 +8,6 @@ nothing registered), in a folder where `backprop` and `hyperparams.toml` are the
 import json
 import re
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -20,7 +19,7 @@ from tools import notebook
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solution"
 KERNEL = "backprop-handout-test"
-TIME_LIMIT = 60.0   # seconds for the whole notebook on the solution
+CELL_TIMEOUT = 600   # seconds: only a guard against a hang (speed is not tested here)
 FIGURES = 8         # eps sweep, datasets, boundaries grid, 4 hidden-unit figures, loss curves
 
 
@@ -96,10 +95,8 @@ def test_notebook_runs_on_the_solution_and_draws_the_figures(tmp_path, monkeypat
 
     nb = nbformat.reads(notebook.render((ROOT / "handout" / "notebook.py").read_text(encoding="utf-8")),
                         as_version=4)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=120, kernel_name=KERNEL, resources={"metadata": {"path": str(work)}}).execute()
-    elapsed = time.perf_counter() - start
-    assert elapsed < TIME_LIMIT, f"the notebook took {elapsed:.1f} s on the solution"
+    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name=KERNEL,
+                   resources={"metadata": {"path": str(work)}}).execute()
     assert _outputs(nb, "error") == []
 
     pngs = [o for o in _outputs(nb, "display_data") if "image/png" in o.data]
