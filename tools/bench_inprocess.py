@@ -37,6 +37,7 @@ if str(AUTOGRADER) not in sys.path:
 from engine import protocol as P  # noqa: E402
 from engine import remote, session  # noqa: E402
 from engine.config import load_config  # noqa: E402
+from engine.identity import lease_worker  # noqa: E402
 from engine.plugin import GradingPlugin, run_suite  # noqa: E402
 from engine.sandbox import ChannelClosed  # noqa: E402
 from engine.worker import SubmissionFinder, Worker  # noqa: E402
@@ -192,16 +193,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load_config(args.suite)
     work = session.make_work_dir()
+    lease = lease_worker()   # as root: a worker account no other grading uses meanwhile
     try:
+        user = None if lease is None else lease.user
         spec = session.SessionSpec(
             config=config, submission=Path(args.submission), work=work, mode="local",
             public_only=args.public_only, provided=session.default_provided(config),
-            solution=Path(args.solution), sandbox_options={"python": session.worker_python()})
+            solution=Path(args.solution),
+            sandbox_options={"python": session.worker_python(user=user), "user": lease})
         opened: list = []
         began = time.perf_counter()
         results = grade_with(spec, args.mode, opened)
         seconds = time.perf_counter() - began
     finally:
+        if lease is not None:
+            lease.release()
         shutil.rmtree(work, ignore_errors=True)
     tests = results["tests"]
     print(json.dumps({"mode": args.mode, "seconds": seconds, "score": results["score"],

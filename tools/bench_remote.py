@@ -46,7 +46,8 @@ def solution_copy(source: Path = ROOT / "solution" / PACKAGE):
 def open_sandbox(kind: str, root: Path):
     """A started Sandbox ("sandbox") or InProcessSandbox ("inprocess") on `root`."""
     if kind == "sandbox":
-        sb = Sandbox(root, packages=(PACKAGE,), python=session.worker_python())
+        sb = Sandbox(root, packages=(PACKAGE,))   # as root: leases a worker account of its own
+        sb.python = session.worker_python(user=sb.user)   # an interpreter that account can run
     elif kind == "inprocess":
         sb = InProcessSandbox(root, packages=(PACKAGE,))
     else:
