@@ -16,6 +16,7 @@ import pytest
 from hostile import corpus
 from hostile.campaign import (IS_ROOT, campaign, files_owned_by,  # noqa: F401 (fixture)
                               left_in_shared_folders)
+from engine.landlock import abi_version
 from engine.sandbox import WorkerLimits  # autograder/ is on sys.path now
 
 pytestmark = pytest.mark.skipif(
@@ -24,6 +25,9 @@ pytestmark = pytest.mark.skipif(
 AUTOGRADE_RUNS = (("solution", "skeleton", "forge", "cheat", "zip_links", "faults") if IS_ROOT
                   else ())
 
+# With Landlock the worker cannot even see its grader's /proc entries nor its AUTOGRADER_ROOT:
+# the attacks find no root to read or write, a stronger outcome than a refused read.
+LANDLOCK = abi_version()[0] >= 1
 DAEMON_SETTLE = 1.5        # seconds after a run: several periods of the forging daemon
 MAX_RESULTS_BYTES = 1 << 20
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")   # control characters but \t and \n
@@ -97,7 +101,10 @@ def test_results_forged_at_import_by_atexit_or_by_a_daemon_do_not_land(campaign)
         found = re.match(r"(\d+) roots found, \d+ writes attempted, (\d+) written", text)
         assert found, text
         roots, written = found.groups()
-        assert int(roots) >= 1, "the attack did not even find the AUTOGRADER_ROOT: " + text
+        if LANDLOCK:
+            assert roots == "0", "Landlock let the worker find the AUTOGRADER_ROOT: " + text
+        else:
+            assert int(roots) >= 1, "the attack did not even find the AUTOGRADER_ROOT: " + text
         assert written == "0", text
     assert run.evidence("atexit") and run.evidence("daemon"), "atexit / daemon attack never set up"
     run.settle(DAEMON_SETTLE)
@@ -157,15 +164,29 @@ def test_walking_frames_and_heap_sees_only_the_worker(campaign):
     modules = set(re.findall(r"'(\w+)'", heap[0][1]))
     trusted = {"_pytest", "pytest", "pluggy", "gradescope_utils", "jsonschema", "conftest",
                "_reference_backprop", "backends", "checking", "scenarios", "cases"}
-    assert modules and not modules & trusted, modules & trusted
+    # The attack imports pytest and gradescope_utils itself where the worker's interpreter has
+    # them (to patch them): their objects are then its own, not the grader's.
+    imported = {name.split(".")[0] for name in re.findall(r"([\w.]+): patched",
+                                                          run.evidence("patch")[0][1])}
+    imported |= {"pluggy"} if "pytest" in imported else set()
+    assert modules and not modules & (trusted - imported), modules & (trusted - imported)
 
 
 def test_secrets_cannot_be_read_and_do_not_reach_the_results(campaign):
     run = campaign.get("cheat")
-    assert run.evidence("root") and run.evidence("root")[0][1].endswith("walking up: True")
-    reads = [text for _, text in run.evidence("read") if text.startswith(f"{run.root}/source/")]
-    assert len(reads) >= 6, f"the attack did not find the sources to try: {run.evidence('read')}"
-    assert [text for text in reads if not text.endswith("PermissionError")] == []
+    root = run.evidence("root")
+    assert root, "the secret-reading attack never ran"
+    if not LANDLOCK:   # file permissions only: the attack finds its root, every read is refused
+        assert root[0][1].endswith("walking up: True"), root
+        reads = [text for _, text in run.evidence("read")
+                 if text.startswith(f"{run.root}/source/")]
+        assert len(reads) >= 6, f"the attack did not find the sources to try: {run.evidence('read')}"
+        assert [text for text in reads if not text.endswith("PermissionError")] == []
+    else:   # Landlock: the grader's /proc entries and its root are out of the worker's sight
+        assert root[0][1] == "own root None, also found by walking up: False", root
+        proc = [text for _, text in run.evidence("read") if text.startswith("/proc/")]
+        assert len(proc) >= 6, proc   # environ, mem, maps; fd, cwd, root
+        assert [t for t in proc if not t.rsplit(": ", 1)[1].endswith("Error")] == [], proc
     assert run.evidence("secret") == []
     text = "\n".join(all_strings(run.check()))
     secret = secret_lines()

@@ -192,10 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--public-only", action="store_true")
     args = parser.parse_args(argv)
     config = load_config(args.suite)
-    work = session.make_work_dir()
     lease = lease_worker()   # as root: a worker account no other grading uses meanwhile
+    user = None if lease is None else lease.user
+    work = session.make_work_dir(user)
     try:
-        user = None if lease is None else lease.user
         spec = session.SessionSpec(
             config=config, submission=Path(args.submission), work=work, mode="local",
             public_only=args.public_only, provided=session.default_provided(config),

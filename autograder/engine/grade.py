@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     provided = Path(args.provided) if args.provided else default_provided(config)
     lease = lease_worker()   # as root: an account no other grading uses meanwhile
-    work = make_work_dir()
+    work = make_work_dir(None if lease is None else lease.user)
     try:
         options = {"user": lease,
                    "python": worker_python(args.worker_python, lease.user if lease else None)}

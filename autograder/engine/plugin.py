@@ -28,6 +28,33 @@ Semantics the suite relies on:
   `solution_dir` (path of the reference solution, None when absent).
 - Suites run with `--assert=plain`: write assertion messages, pytest's rewriting
   is off (its explanations show memory addresses and are not reproducible).
+
+Visible and hidden tests (nothing of a hidden test may reach what the student sees):
+- A test is visible when its record's visibility is "visible" (gradescope-utils'
+  `@visibility`, "visible" by default; a suite keeps its hidden folder's tests
+  non-visible, see tests/test_suite_static.py). Every other test is hidden.
+- Every visible test runs before any hidden one (a stable sort at the end of
+  collection: the order within each group is pytest's). So the student's code sees
+  no hidden test's input before the last visible test has its outcome and output.
+- Between the last visible and the first hidden test the worker is replaced
+  (`Sandbox.restart()`): what the worker printed until then, even after its test
+  ended, goes to the last visible test; the hidden tests run in a worker that never
+  served a visible test. No restart when no worker is running (a run with only
+  visible or only hidden tests, or whose visible tests never started one).
+- Once a hidden test has started, no student output is attached to a visible test,
+  and a visible test that would start (another plugin reordering after ours) fails
+  without running with BROKEN_SUITE.
+- A visible test that `depends_on` a hidden one is logged (a suite bug); its
+  failure message never names the hidden test (engine.results.shown_with).
+
+Memory: when a test fails because the student's code ran out of memory, its message
+(after the test's notes) starts with "Your code used more than N MB during test X"
+(N: the worker's limit in MiB, X: the test's number and name), followed by the usual
+explanation, and the worker is replaced, so that the next test starts afresh. Out of
+memory means: a `RemoteError` whose type is `MemoryError` in the failure's exception
+chain, or raised by any call of the test even if the suite caught it (the `sandbox`
+fixture's `run`, which call/method/attr/value go through, is watched), or the worker
+SIGKILLed while the kernel's OOM-kill counter rose (engine.resources.oom_kill_count).
 """
 from __future__ import annotations
 
@@ -42,9 +69,10 @@ from typing import Any, Callable
 
 import pytest
 
+from engine import resources
 from engine.discover import StaticDiscoveryError, discover_module
 from engine.messages import describe
-from engine.results import TestRecord, clean_text, fenced
+from engine.results import TestRecord, clean_text, fenced, matches
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 BROKEN_SUITE = ("This test could not be run because of a problem in the autograder, not in your "
@@ -53,6 +81,63 @@ NOT_RUN = ("Not run: grading stopped before this test finished (the time budget 
            "grader failed).")
 OUT_OF_TIME = "Not run: the grading time budget ran out before this test started."
 MAX_STUDENT_OUTPUT = 4_000
+MEMORY_TEXT = ("**Your code used more than {limit} during test {test}.** That is the memory your "
+               "code may use on this grader{cause}. This test failed because of it; the next "
+               "tests run in a fresh process.")
+SIGKILL_WORDS = "killed by signal 9 (SIGKILL)"
+
+
+def _exception_chain(exc: BaseException | None, limit: int = 20) -> list[BaseException]:
+    """`exc` and the exceptions it was raised from or while handling (cause and context)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < limit:
+        e = todo.pop(0)
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo += [getattr(e, "__cause__", None), getattr(e, "__context__", None)]
+    return seen
+
+
+def _sigkilled(text: str) -> bool:
+    """Whether an exit description (engine.sandbox) says SIGKILL by someone other than the
+    grader (a timeout) or the CPU limit."""
+    return (SIGKILL_WORDS in text and "by the grader" not in text
+            and "of CPU time" not in text)
+
+
+def memory_failure(exc: BaseException | None, oom_rose: bool = False,
+                   worker_exit: str = "") -> str | None:
+    """Why a failed test ran out of memory: "MemoryError", "SIGKILL", or None if it did not.
+
+    exc: the test's exception; its chain (cause, context) is searched, so a suite helper that
+    re-raises a RemoteError as its own error (`raise ... from None` keeps the context) counts.
+    "MemoryError": an exception whose `type_name` (RemoteError's, and of suite errors that
+    copy it) ends with MemoryError (numpy's `_ArrayMemoryError` too); a MemoryError of the
+    grader itself is not the student's. "SIGKILL": the kernel's OOM killer struck while the test
+    ran (`oom_rose`) and the worker was SIGKILLed: a WorkerFailure in the chain says so, or
+    `worker_exit` (how a worker that ended during the test ended) does.
+    """
+    chain = _exception_chain(exc)
+    for e in chain:
+        type_name = getattr(e, "type_name", None)
+        if isinstance(type_name, str) and type_name.endswith("MemoryError"):
+            return "MemoryError"
+    if not oom_rose:
+        return None
+    texts = [worker_exit] + [str(e) for e in chain if "WorkerFailure" in {
+        c.__name__ for c in type(e).__mro__} or getattr(e, "type_name", None) == "WorkerFailure"]
+    return "SIGKILL" if any(_sigkilled(t) for t in texts) else None
+
+
+def memory_text(limit_bytes: int | None, number: str | None, name: str, kind: str) -> str:
+    """The message of a test that ran out of memory (kind: what memory_failure said)."""
+    limit = f"{limit_bytes >> 20} MB" if limit_bytes else "the memory it may use"
+    test = f'{number} "{name}"' if number else f'"{name}"'
+    cause = (" (the operating system stopped it when the machine ran out of memory)"
+             if kind == "SIGKILL" else "")
+    return MEMORY_TEXT.format(limit=limit, test=test, cause=cause)
 
 
 def _unwrap_chain(fn: Any) -> list[Any]:
@@ -115,13 +200,17 @@ class GradingPlugin:
     sandbox_factory:  root folder -> Sandbox, called once, lazily, by the `sandbox` fixture
     deadline:         time.monotonic() value after which no test starts
     module_weights:   suite-relative module path -> points, fallback for unreadable modules
+    oom_counter:      () -> OOM kills so far or None (engine.resources.oom_kill_count)
+
+    run_order: node ids in the order their tests started.
     """
 
     def __init__(self, *, suite_dir: Path, test_paths: list[Path], mode: str, intake: Any = None,
                  sandbox_factory: Callable[[str], Any] | None = None,
                  solution_dir: Path | None = None, deadline: float | None = None,
                  module_weights: dict[str, float] | None = None,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print,
+                 oom_counter: Callable[[], int | None] = resources.oom_kill_count):
         self.suite_dir = Path(suite_dir).resolve()
         self.test_paths = [Path(p).resolve() for p in test_paths]
         self.mode = mode
@@ -139,6 +228,15 @@ class GradingPlugin:
         self._chains: dict[str, list[Any]] = {}
         self._meta: dict[str, dict] = {}
         self._notes: dict[str, list[str]] = {}   # node id -> what the test said through `note`
+        self._oom_counter = oom_counter
+        self.run_order: list[str] = []
+        self._hidden_phase = False               # a hidden test has started
+        self._last_visible: str | None = None    # the visible test that started last
+        self._base: dict[str, str] = {}          # node id -> its output without what was printed
+        self._printed: dict[str, str] = {}       # node id -> what the student's code printed
+        self._started: dict[str, tuple] = {}     # node id -> (OOM kills, worker generation, pid)
+        self._current: str | None = None         # the test running now
+        self._out_of_memory: set[str] = set()    # tests a call of which raised MemoryError
 
     # ----- fixtures ---------------------------------------------------------------
     @pytest.fixture(scope="session")
@@ -147,11 +245,31 @@ class GradingPlugin:
         if self._factory is None or self.intake is None:
             raise RuntimeError("no sandbox is available in this grading run")
         self._sandbox = self._factory(self.intake.root)
+        self._watch_calls(self._sandbox)
         try:
             yield self._sandbox
         finally:
             sb, self._sandbox = self._sandbox, None
             sb.close()
+
+    def _watch_calls(self, sb: Any) -> None:
+        """Note the tests in which a call ended in the student's MemoryError, even if the suite
+        then catches it (every call of engine.remote.Sandbox goes through `run`)."""
+        run = getattr(sb, "run", None)
+        if not callable(run):
+            return
+
+        def watched(*args, **kwargs):
+            try:
+                return run(*args, **kwargs)
+            except Exception as exc:
+                if self._current is not None and memory_failure(exc) == "MemoryError":
+                    self._out_of_memory.add(self._current)
+                raise
+        try:
+            sb.run = watched
+        except AttributeError:  # a sandbox that does not let us: the exceptions still tell
+            pass
 
     @pytest.fixture(scope="session")
     def submission(self):
@@ -231,10 +349,45 @@ class GradingPlugin:
                 "hide": getattr(fn, "__hide_errors__", None),
                 "board": (getattr(fn, "__leaderboard_column__", None),
                           getattr(fn, "__leaderboard_sort_order__", "desc"))}
+        # Every visible test first, in pytest's order, then the hidden ones (see the docstring).
+        items[:] = ([i for i in items if self._visible(i.nodeid)]
+                    + [i for i in items if not self._visible(i.nodeid)])
+        self._check_dependencies()
+
+    def _visible(self, nodeid: str) -> bool:
+        rec = self.records.get(nodeid)
+        return rec is not None and rec.visibility == "visible"
+
+    def _check_dependencies(self) -> None:
+        """Log every visible test that depends on a hidden one (a suite bug: the hidden test runs
+        later, and the visible test's message must not name it, so the hint is left out)."""
+        records = list(self.records.values())
+        for rec in records:
+            if rec.visibility != "visible":
+                continue
+            for ref in rec.depends_on:
+                for other in records:
+                    if other is not rec and other.visibility != "visible" and matches(ref, other):
+                        self.log(f"[grader] {rec.key} is visible but depends on {other.key} "
+                                 f"({other.visibility}): a visible test must not depend on a "
+                                 "hidden one; its failure message will not mention it")
 
     # ----- running ----------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
+        self.run_order.append(item.nodeid)
+        self._current = item.nodeid
+        if self._visible(item.nodeid):
+            if self._hidden_phase:  # only if something reordered the tests after us
+                self.log(f"[grader] {item.nodeid} is visible but was scheduled after hidden "
+                         "tests: not run, so that nothing of the hidden tests can reach it")
+                pytest.fail(BROKEN_SUITE, pytrace=False)
+            self._last_visible = item.nodeid
+        elif not self._hidden_phase:
+            if self._last_visible is not None:  # the first hidden test: a fresh worker
+                self._replace_worker(self._last_visible)
+            self._hidden_phase = True
+        self._started[item.nodeid] = (self._oom_count(), *self._worker_state())
         chain = self._chains.get(item.nodeid, [])
         _clear_attr(chain, "__score__")
         _clear_attr(chain, "__leaderboard_value__")
@@ -251,8 +404,72 @@ class GradingPlugin:
         report = yield
         if item.nodeid in self.records:
             with self._lock:
-                self._update(item, call, report)
+                fresh = self._update(item, call, report)
+            if fresh:  # out of memory: the next test gets a new worker
+                self._replace_worker(item.nodeid)
         return report
+
+    # ----- the worker between tests -------------------------------------------------
+    def _oom_count(self) -> int | None:
+        try:
+            return self._oom_counter()
+        except Exception:  # a counter we cannot read says nothing
+            return None
+
+    def _worker_state(self) -> tuple[int, int | None]:
+        """(workers started so far, pid of the current one or None)."""
+        sb = self._sandbox
+        if sb is None:
+            return 0, None
+        return int(getattr(sb, "generation", 0) or 0), getattr(sb, "worker_pid", None)
+
+    def _replace_worker(self, nodeid: str) -> None:
+        """End the worker after test `nodeid`: what it printed until its end goes to that test,
+        and a fresh worker (`Sandbox.restart()`) serves the next ones. Nothing to do when no
+        worker runs (the next call starts a fresh one anyway)."""
+        sb = self._sandbox
+        if sb is None:
+            return
+        self._attach_printed(nodeid, self._student_output())
+        if getattr(sb, "worker_pid", None) is not None:
+            try:
+                sb.restart()  # kills the old worker (draining its output) before starting one
+            except Exception as exc:  # the old worker is dead; the next call starts one
+                self.log(f"[grader] restarting the worker after {nodeid} failed: {exc!r}")
+        # What the old worker printed before it died; a new worker prints nothing of the
+        # student's before its first call (the student's package is imported on demand).
+        self._attach_printed(nodeid, self._student_output())
+
+    def _attach_printed(self, nodeid: str, text: str) -> None:
+        with self._lock:
+            self._attach_printed_locked(nodeid, text)
+
+    def _attach_printed_locked(self, nodeid: str, text: str) -> None:
+        """Add what the student's code printed to test `nodeid`'s output (never to a visible
+        test once a hidden one has started)."""
+        rec = self.records.get(nodeid)
+        if not text or rec is None:
+            return
+        if self._hidden_phase and rec.visibility == "visible":
+            self.log(f"[grader] output of the hidden phase withheld from visible test {nodeid}")
+            return
+        before = self._printed.get(nodeid)
+        both = f"{before}\n{text}" if before else text
+        self._printed[nodeid] = clean_text(both, MAX_STUDENT_OUTPUT).strip()
+        base = self._base.setdefault(nodeid, rec.output)
+        rec.output = f"{base}\n\n**Your code printed:**\n\n{fenced(self._printed[nodeid])}"
+
+    def _memory_failure(self, nodeid: str, exc: BaseException | None) -> str | None:
+        """memory_failure() for test `nodeid`, with what changed since it started."""
+        oom0, gen0, pid0 = self._started.get(nodeid, (None, 0, None))
+        oom1 = self._oom_count() if oom0 is not None else None
+        gen1, pid1 = self._worker_state()
+        ran = (1 if pid0 is not None else 0) + max(gen1 - gen0, 0)  # workers alive in the test
+        ended = ran - (1 if pid1 is not None else 0) > 0
+        worker_exit = str(getattr(self._sandbox, "last_exit", "") or "") if ended else ""
+        kind = memory_failure(exc, oom0 is not None and oom1 is not None and oom1 > oom0,
+                              worker_exit)
+        return kind or ("MemoryError" if nodeid in self._out_of_memory else None)
 
     def _student_output(self) -> str:
         take = getattr(self._sandbox, "take_output", None)
@@ -265,7 +482,8 @@ class GradingPlugin:
             return ""
         return clean_text(text, MAX_STUDENT_OUTPUT).strip()
 
-    def _update(self, item, call, report) -> None:
+    def _update(self, item, call, report) -> bool:
+        """Record a phase's report; True if the test ran out of memory (replace the worker)."""
         rec = self.records[item.nodeid]
         meta = self._meta[item.nodeid]
         rec.duration += report.duration
@@ -273,9 +491,10 @@ class GradingPlugin:
         if report.when == "teardown":
             if report.failed:
                 self.log(f"[grader] teardown of {item.nodeid} failed:\n{report.longrepr}")
-            return
+            return False
         if report.when == "setup" and report.passed:
-            return
+            return False
+        out_of_memory = None
         xfail = getattr(report, "wasxfail", None)
         if report.passed:
             rec.outcome, rec.output = ("xpassed" if xfail is not None else "passed"), ""
@@ -289,6 +508,11 @@ class GradingPlugin:
             text = (describe(exc, call.excinfo, report.when) if exc is not None
                     else str(report.longrepr))
             rec.output = meta["hide"] if meta["hide"] else text
+            out_of_memory = self._memory_failure(item.nodeid, exc)
+            if out_of_memory:
+                limit = getattr(getattr(self._sandbox, "limits", None), "memory_bytes", None)
+                rec.output = (memory_text(limit, rec.number, rec.name, out_of_memory)
+                              + "\n\n" + rec.output)
         notes = "\n\n".join(self._notes.get(item.nodeid, ()))
         if notes and rec.outcome not in ("skipped", "xfailed"):
             rec.output = f"{notes}\n\n{rec.output}" if rec.output else notes
@@ -302,9 +526,13 @@ class GradingPlugin:
         has_value, value = _take_attr(chain, "__leaderboard_value__")
         if column is not None and has_value:
             rec.leaderboard = (str(column), _leaderboard_value(value), order)
-        printed = self._student_output()
-        if printed:
-            rec.output += f"\n\n**Your code printed:**\n\n{fenced(printed)}"
+        self._base[item.nodeid] = rec.output
+        self._printed.pop(item.nodeid, None)
+        if not (self._hidden_phase and rec.visibility == "visible"):
+            # (a visible test set up after a hidden one failed without running: what is
+            # pending was printed in the hidden phase and stays for the next hidden test)
+            self._attach_printed_locked(item.nodeid, self._student_output())
+        return out_of_memory is not None
 
     # ----- after the session ------------------------------------------------------
     def _module_files(self, where: Path) -> list[Path]:

@@ -224,8 +224,14 @@ class Sandbox:
 
     @property
     def worker_info(self) -> dict:
-        """The current worker's hello: pid, uid, python and numpy versions, nproc limit."""
+        """The current worker's hello: pid, uid, python and numpy versions, nproc limit,
+        confinement."""
         return {} if self._session is None else dict(self._session.process.info)
+
+    @property
+    def confinement(self) -> dict:
+        """The current worker's kernel confinement: {layer: what is in force, or "off: why"}."""
+        return dict(self.worker_info.get("confinement", {}))
 
     def start(self) -> None:
         """Start a worker now if none is running (calls do it on demand)."""

@@ -2,11 +2,13 @@
 
 The plugin turns every test into a `TestRecord`; `build_results` turns the
 records into the results dictionary (dependency hints, the visible-score
-summary, intake's findings); `write_results` validates it against
-`schema/results.schema.json` plus the invariants a schema cannot say (finite
-numbers, score <= max_score) and replaces the file atomically. `crash_results`
-is what is written when the engine itself fails: score 0, a neutral message
-for the student and the error in a hidden (instructor-only) entry.
+summary, intake's findings; nothing of a test the student cannot see yet goes
+into a visible test's output or the top-level output); `write_results`
+validates it against `schema/results.schema.json` plus the invariants a
+schema cannot say (finite numbers, score <= max_score) and replaces the file
+atomically. `crash_results` is what is written when the engine itself fails:
+score 0, a neutral message for the student and the error in a hidden
+(instructor-only) entry.
 """
 from __future__ import annotations
 
@@ -88,13 +90,21 @@ def _points(x: float) -> float:
     return round(float(x), 6)
 
 
-def _matches(ref: str, rec: TestRecord) -> bool:
+def matches(ref: str, rec: TestRecord) -> bool:
+    """Whether a `depends_on` reference (function name, number or node id) names `rec`."""
     return ref in (rec.function, rec.number, rec.key) or rec.key.endswith("::" + ref)
+
+
+def shown_with(rec: TestRecord, other: TestRecord) -> bool:
+    """Whether `other` is shown to the student whenever `rec` is: a visible test's output must
+    not name, nor tell the outcome of, a test the student does not see yet."""
+    return rec.visibility != "visible" or other.visibility == "visible"
 
 
 def _dependency_prefix(rec: TestRecord, records: list[TestRecord]) -> str:
     for ref in rec.depends_on:
-        failing = [r for r in records if r is not rec and _matches(ref, r) and not r.passed]
+        failing = [r for r in records if r is not rec and matches(ref, r) and not r.passed
+                   and shown_with(rec, r)]
         if failing:
             return f"This fails because `{failing[0].name}` fails; fix that first.\n\n"
     return ""

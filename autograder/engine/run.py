@@ -71,7 +71,7 @@ def grade_submission(root: Path, sandbox_options: dict, writer: OnceWriter, star
     source = root / "source"
     config = load_config(source / "suite")
     solution = source / "solution"
-    work = make_work_dir()
+    work = make_work_dir(None if lease is None else lease.user)
     spec = SessionSpec(config=config, submission=root / "submission", work=work, mode="gradescope",
                        provided=source / "provided", solution=solution if solution.is_dir() else None,
                        sandbox_options=sandbox_options, verbose=True)

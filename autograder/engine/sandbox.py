@@ -11,7 +11,10 @@ printed before it hung is not lost) with
 - its own session and process group, umask 077, and, when the grader is root, an unprivileged
   user (`resolve_user`) with no supplementary groups.
 The bootstrap reads the engine's worker code from the channel (so the worker never needs to read
-the autograder's files), and the worker sets its own hard resource limits first (`WorkerLimits`).
+the autograder's files, `WORKER_MODULES`), and the worker sets its own hard resource limits first
+(`WorkerLimits`), then confines itself with the kernel's layers where the kernel allows them
+(Landlock: `engine.landlock`) and names in its hello what is in force and why any layer is off
+(`WorkerProcess.confinement`): a missing layer is a warning to record, not a failed start.
 
 `WorkerProcess.kill` SIGKILLs the process group, then sweeps /proc until no process of the worker's
 group or session remains, nor, when the worker has a uid of its own, any process of that uid (this
@@ -31,17 +34,22 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from . import protocol as P
+from .resources import default_worker_memory
 from .workerenv import WorkerUser, worker_env
 # re-exported: the worker's user, interpreter and file permissions live in engine.workerenv
 from .workerenv import (DEFAULT_USER, FALLBACK_USER, ensure_worker_python,  # noqa: F401
                         make_tree_readable, resolve_user, worker_can_run)
 
 ENGINE_DIR = Path(__file__).resolve().parent
+# the engine's modules the worker runs, sent through the channel in this order (each may import
+# the ones before it); worker.main is the entry point
+WORKER_MODULES = ("protocol", "landlock", "worker")
+CONFINEMENT_LAYERS = ("landlock",)   # the keys of the hello's "confinement"
 
 BOOTSTRAP = """\
 import os, sys, json, types
@@ -58,12 +66,12 @@ boot = json.loads(rd(int.from_bytes(rd(8), "big")))
 pkg = types.ModuleType("engine")
 pkg.__path__ = []
 sys.modules["engine"] = pkg
-for name in ("protocol", "worker"):
+for name, source in boot["sources"].items():
     mod = types.ModuleType("engine." + name)
     mod.__package__ = "engine"
     sys.modules[mod.__name__] = mod
     setattr(pkg, name, mod)
-    exec(compile(boot["sources"][name], "<agw:" + name + ">", "exec"), mod.__dict__)
+    exec(compile(source, "<agw:" + name + ">", "exec"), mod.__dict__)
 sys.modules["engine.worker"].main(boot["config"], r, w)
 """
 
@@ -88,17 +96,24 @@ class ChannelTimeout(Exception):
 class WorkerLimits:
     """Hard resource limits of the worker (hard = soft, set before any student code runs).
 
-    memory_bytes: RLIMIT_AS (numpy's import needs about 100 MB of address space);
+    memory_bytes: RLIMIT_AS (numpy's import needs about 100 MB of address space); by default
+    1 GiB, or less where the machine or its memory cgroup cannot hold that beside the grader
+    (`engine.resources.worker_memory_limit`), so that too much memory is a MemoryError, not an
+    out-of-memory SIGKILL;
     cpu_seconds: RLIMIT_CPU, for the worker's whole life (a backstop; calls have wall timeouts);
     extra_processes: RLIMIT_NPROC above the tasks the worker's uid already has;
     file_bytes: RLIMIT_FSIZE; open_files: RLIMIT_NOFILE. Core files are disabled.
+    landlock: the worker confines itself with Landlock where the kernel has it (`engine.landlock`,
+    `engine.worker.landlock_rules`); False turns that layer off (to measure it, or to compare
+    with what a worker without it can do). Not a resource limit, but set in the same place.
     """
 
-    memory_bytes: int = 1 << 30
+    memory_bytes: int = field(default_factory=default_worker_memory)
     cpu_seconds: int = 600
     extra_processes: int = 8
     file_bytes: int = 64 << 20
     open_files: int = 64
+    landlock: bool = True
 
 
 # ---------------------------------------------------------------- output
@@ -329,6 +344,11 @@ class WorkerProcess:
     def pid(self) -> int:
         return self.proc.pid
 
+    @property
+    def confinement(self) -> dict:
+        """{layer: what the worker applied, e.g. "abi 7: fs, net, scope", or "off: <why>"}."""
+        return dict(self.info.get("confinement", {}))
+
     def _wait_fd(self, fd: int, event: int, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -455,13 +475,13 @@ def start_worker(*, python: str, submission_dir: str, packages: tuple,
     Raises WorkerFailure (with what it printed) if it cannot start within `start_timeout` s.
     """
     sources = {name: (ENGINE_DIR / f"{name}.py").read_text(encoding="utf-8")
-               for name in ("protocol", "worker")}
-    config = {"submission_dir": submission_dir, "packages": list(packages),
-              "limits": asdict(limits)}
+               for name in WORKER_MODULES}
     scratch = tempfile.mkdtemp(prefix="agw-scratch-")
     os.chmod(scratch, 0o700)
     if user is not None:
         os.chown(scratch, user.uid, user.gid)
+    config = {"submission_dir": submission_dir, "packages": list(packages),
+              "limits": asdict(limits), "scratch_dir": scratch}
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -506,9 +526,11 @@ def _check_hello(header: dict, blobs: list, pid: int) -> str:
     if header.get("kind") == "fail" and type(header.get("message")) is str:
         return header["message"][:2000]
     types = {"kind": str, "seq": int, "pid": int, "uid": int, "python": str, "numpy": str,
-             "nproc": int}
+             "nproc": int, "confinement": dict}
     if (blobs or set(header) != set(types) or header["kind"] != "hello"
-            or not all(type(header[k]) is t for k, t in types.items())):
+            or not all(type(header[k]) is t for k, t in types.items())
+            or set(header["confinement"]) != set(CONFINEMENT_LAYERS)
+            or not all(type(v) is str and len(v) <= 2000 for v in header["confinement"].values())):
         return "malformed hello"
     return "" if header["pid"] == pid else "hello from another process"
 

@@ -60,10 +60,16 @@ class SessionSpec:
     verbose: bool = False
 
 
-def make_work_dir() -> Path:
-    """An empty folder the worker's user can read but not write (0755, owned by us)."""
+def make_work_dir(user: Any = None) -> Path:
+    """An empty folder for one grading's copy of the submission, owned by us: readable (not
+    writable) through its group by that grading's worker `user` (a WorkerUser: 0750, group
+    user.gid) and by no other account; 0700 when the worker runs as ourselves (`user` None)."""
     path = Path(tempfile.mkdtemp(prefix="autograder-work-"))
-    path.chmod(0o755)
+    if user is None:
+        path.chmod(0o700)
+    else:
+        os.chown(path, os.geteuid(), user.gid)
+        path.chmod(0o750)
     return path
 
 

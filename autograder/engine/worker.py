@@ -10,7 +10,10 @@ no read access to the autograder's tree. `main` then, before any student code ca
    sys.path, a meta-path finder that loads those packages from their `.py` sources only (no
    bytecode caches, no extension modules), so a student's numpy.py, sitecustomize.py or
    conftest.py is never imported;
-4. says hello, then answers requests (see `engine.protocol`) until the channel closes.
+4. confines itself with Landlock (`engine.landlock`, where the kernel has it and the config's
+   limits do not turn it off; see `landlock_rules` for what stays readable and writable);
+5. says hello, naming the confinement layers in force (or why one is off), then answers
+   requests (see `engine.protocol`) until the channel closes.
 Objects that are not plain data stay here, in `Worker.refs`, and cross as ``$ref`` handles.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import landlock
 from . import protocol as P
 
 OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
@@ -102,6 +106,69 @@ def close_other_fds(keep: set) -> None:
                 os.close(fd)
             except OSError:
                 pass
+
+
+# Shared libraries are found by the dynamic loader in these folders (and in those of the
+# libraries already mapped, see landlock.mapped_folders), whatever the interpreter's prefix.
+LIBRARY_FOLDERS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
+# Single files read after the restriction, each measured (strace of a confined worker):
+EXTRA_READ_FILES = (
+    "/etc/ld.so.cache",    # the dynamic loader's index, for every extension module loaded later
+    "/dev/urandom",        # randomness for code that opens it rather than calling getrandom()
+    "/dev/zero",
+    # glibc's sysconf(_SC_NPROCESSORS_ONLN) behind os.cpu_count(), which thread pools size
+    # themselves by: denied, glibc tries /proc/stat (denied too), then guesses from the affinity
+    "/sys/devices/system/cpu/online",
+    # libcrypto reads its configuration when hashlib loads (numpy.random imports secrets ->
+    # hmac -> _hashlib); denied, OpenSSL silently ignores the file, so hashes could differ from
+    # the grader's where it enables providers. Debian's is a link to /etc/ssl/openssl.cnf.
+    "/usr/lib/ssl/openssl.cnf", "/etc/ssl/openssl.cnf", "/etc/pki/tls/openssl.cnf",
+)
+_PROC_PIN: list = []   # an open O_PATH fd on /proc/<pid>, see landlock_rules
+
+
+def landlock_rules(submission_dir: str, scratch_dir: str) -> list:
+    """What the worker may still reach once confined: (path, Landlock rights) pairs.
+
+    Read (read files, list folders, execute) beneath: the interpreter's prefixes and its folder,
+    every sys.path entry (after the submission and the cwd have been taken off), the shared
+    library folders and the folders of every file mapped now (libraries numpy already loaded
+    from wherever the loader found them), the submission copy; a few single files measured to
+    be needed (EXTRA_READ_FILES). /dev/null may be read and written (subprocess.DEVNULL opens it
+    read-write). Everything beneath the private scratch folder (cwd, HOME, TMPDIR).
+    Its own /proc/<pid> may be read (/proc/self/fd, /proc/self/status): a rule on a procfs
+    folder holds only while its dentry lives, which the kernel may reclaim, so an O_PATH fd kept
+    open pins it (another process's /proc/<pid>, and /proc itself, stay unreadable).
+    """
+    read = landlock.READ
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable))]
+    paths += [p for p in sys.path if p and os.path.exists(p)]
+    paths += list(LIBRARY_FOLDERS) + landlock.mapped_folders()
+    rules = [(p, read) for p in paths]
+    rules += [(p, landlock.FS_READ_FILE) for p in EXTRA_READ_FILES]
+    rules += [("/dev/null", landlock.READ_WRITE_FILE), (submission_dir, read),
+              (scratch_dir, landlock.ALL)]
+    own = f"/proc/{os.getpid()}"
+    try:
+        _PROC_PIN.append(os.open(own, os.O_PATH | os.O_CLOEXEC))
+        rules.append((own, landlock.FS_READ_FILE | landlock.FS_READ_DIR))
+    except OSError:
+        pass
+    return rules
+
+
+def confine(config: dict) -> dict:
+    """Apply the kernel's confinement layers; {layer: "what is in force" or "off: why"}."""
+    if not config["limits"].get("landlock", True):
+        text = "off: turned off by the grader (WorkerLimits.landlock=False)"
+    else:
+        try:
+            text = landlock.restrict(landlock_rules(config["submission_dir"],
+                                                    config["scratch_dir"]))
+        except Exception as exc:   # restrict reports what it foresees; a missing layer is a
+            text = f"off: {type(exc).__name__}: {exc}"   # warning, never a failed start
+    return {"landlock": text[:1500]}
 
 
 class SourceOnlyLoader(importlib.machinery.SourceFileLoader):
@@ -435,6 +502,8 @@ def main(config: dict, rfd: int, wfd: int) -> None:
         worker.send({"kind": "fail", "seq": 0, "message": f"the worker (uid {os.getuid()}) "
                      f"cannot read the submission directory {root}"})
         os._exit(3)
+    confinement = confine(config)
     worker.send({"kind": "hello", "seq": 0, "pid": os.getpid(), "uid": os.getuid(),
-                 "python": platform.python_version(), "numpy": np.__version__, "nproc": nproc})
+                 "python": platform.python_version(), "numpy": np.__version__, "nproc": nproc,
+                 "confinement": confinement})
     worker.serve()

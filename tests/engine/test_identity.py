@@ -4,6 +4,7 @@ cleaning up by uid (processes, files, SysV IPC) never reaches another grading's 
 As root only (elsewhere there is no account to switch to, and lease_worker returns None).
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,11 +16,13 @@ import pytest
 from engine.identity import (LOCK_DIR, LeaseError, lease_worker, leased_user, remove_uid_ipc,
                              sweep_idle)
 from engine.remote import Sandbox
+from engine.session import make_work_dir
 
 IS_ROOT = os.geteuid() == 0
 pytestmark = pytest.mark.skipif(not IS_ROOT, reason="needs root: only then is there an account "
                                                     "to lease")
 FAKEPKG = Path(__file__).resolve().parent / "fixtures" / "fakepkg"
+AUTOGRADER = Path(__file__).resolve().parents[2] / "autograder"
 
 
 def _as(user, *command, **options):
@@ -53,7 +56,7 @@ def test_a_lease_dies_with_its_holder():
     code = ("import os, sys, time\nfrom engine.identity import lease_worker\n"
             "lease = lease_worker()\nprint(lease.user.name, flush=True)\ntime.sleep(60)\n")
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ})
+                              env={**os.environ, "PYTHONPATH": str(AUTOGRADER)})
     try:
         name = holder.stdout.readline().strip()
         with pytest.raises(LeaseError):
@@ -155,3 +158,23 @@ def test_waiting_for_a_named_account_ends_when_its_holder_gives_it_back():
     finally:
         timer.cancel()
         lease.release()
+
+
+def test_a_work_folder_is_readable_by_its_own_worker_only():
+    with lease_worker() as mine, lease_worker() as theirs:
+        work = make_work_dir(mine.user)
+        try:
+            (work / "submission").mkdir(mode=0o755)
+            (work / "submission" / "modules.py").write_text("SECRET = 1\n")
+            (work / "submission" / "modules.py").chmod(0o644)
+            read = ["cat", str(work / "submission" / "modules.py")]
+            pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE,
+                     "env": {**os.environ, "LC_ALL": "C"}}   # the error message in English
+            by_me, by_them = _as(mine.user, *read, **pipes), _as(theirs.user, *read, **pipes)
+            assert by_me.communicate(timeout=120)[0] == b"SECRET = 1\n"
+            out, err = by_them.communicate(timeout=120)
+            assert by_them.returncode != 0 and out == b"" and b"Permission denied" in err
+            touch = _as(mine.user, "touch", str(work / "x"), stderr=subprocess.DEVNULL)
+            assert touch.wait(timeout=120) != 0 and not (work / "x").exists()
+        finally:
+            shutil.rmtree(work)

@@ -1,5 +1,8 @@
-"""The pytest plugin on the toy `outcomes` suite: every outcome appears with its max score."""
+"""The pytest plugin on the toy `outcomes` suite: every outcome appears with its max score; on
+the toy `isolation` suite: visible tests first, hidden ones in a fresh worker, out-of-memory
+messages."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -8,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.discover import discover_module
+from engine.plugin import memory_failure, memory_text
+from engine.remote import CallTimeout, RemoteError, WorkerFailure
 from engine.results import validate
 
 HERE = Path(__file__).resolve().parent
@@ -196,3 +201,235 @@ def test_every_module_keeps_its_points_if_it_cannot_be_imported(suite):
         listed = [(f"{t.number}.{k}" if t.parametrized and t.number else t.number, t.weight, t.visibility)
                   for t in static for k in range(1, t.cases + 1)]
         assert sorted(listed, key=str) == sorted(tests, key=str), module
+
+
+# ------------------------------------------------------------------ visible before hidden, memory
+
+ISOLATION = HERE / "toy" / "isolation"
+RUN_PLUGIN = """
+import itertools, json, shutil, sys
+from pathlib import Path
+from engine.config import load_config
+from engine.identity import lease_worker
+from engine.plugin import GradingPlugin, run_suite
+from engine.results import build_results
+from engine.session import (SessionSpec, make_work_dir, prepare, sandbox_factory, suite_paths,
+                            worker_python)
+suite, submission, oom, whole = sys.argv[1:5]
+config = load_config(suite)
+lease = lease_worker()   # as engine.grade does
+work = make_work_dir(lease.user if lease else None)
+logs = []
+try:
+    options = {"user": lease, "python": worker_python(None, lease.user if lease else None)}
+    spec = SessionSpec(config=config, submission=Path(submission), work=work, mode="local",
+                       sandbox_options=options)
+    report = prepare(spec)
+    extra = {}
+    if oom == "rising":  # every reading higher than the last: the OOM killer struck meanwhile
+        extra["oom_counter"] = itertools.count().__next__
+    plugin = GradingPlugin(suite_dir=config.suite_dir, test_paths=suite_paths(spec), mode="local",
+                           intake=report, sandbox_factory=sandbox_factory(spec),
+                           module_weights=config.module_weights, log=logs.append, **extra)
+    run_suite(plugin, verbose=False)
+    expected = config.total_points if whole == "whole" else None  # some modules dropped
+    results = build_results(plugin.finalize(expected), mode="local", intake=report)
+finally:
+    shutil.rmtree(work, ignore_errors=True)
+    if lease is not None:
+        lease.release()
+print(json.dumps({"results": results, "run_order": plugin.run_order, "logs": logs}))
+"""
+
+
+def run_isolation(tmp_path: Path, drop=(), oom: str = "real", conftest_extra: str = "") -> dict:
+    """Grade the spy submission with a copy of the isolation suite (without the files in `drop`)
+    in this machine's conditions (oom="real") or as if every SIGKILL came with an OOM kill
+    (oom="rising"). Returns results, run_order (node ids) and the plugin's log lines, plus
+    `by_number` (number -> test entry) and `pids`/`order` (number -> what `mark` noted)."""
+    suite = tmp_path / "suite"
+    shutil.copytree(ISOLATION / "suite", suite)
+    for name in drop:
+        (suite / name).unlink()
+    if conftest_extra:
+        with open(suite / "conftest.py", "a") as f:
+            f.write(conftest_extra)
+    proc = subprocess.run([sys.executable, "-c", RUN_PLUGIN, str(suite),
+                           str(ISOLATION / "submission"), oom, "part" if drop else "whole"],
+                          cwd=AUTOGRADER, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])
+    validate(out["results"])
+    out["by_number"] = {t["number"]: t for t in out["results"]["tests"]}
+    out["pids"], out["order"] = {}, {}
+    for number, t in out["by_number"].items():
+        m = re.search(r"pid=(\d+) order=(\d+)", t["output"])
+        if m:
+            out["pids"][number], out["order"][number] = int(m.group(1)), int(m.group(2))
+    return out
+
+
+@pytest.fixture(scope="module")
+def isolation(tmp_path_factory):
+    return run_isolation(tmp_path_factory.mktemp("isolation"))
+
+
+def test_nothing_of_a_hidden_test_reaches_a_visible_test(isolation):
+    """The student's package prints every value it was ever given, at each call, on stdout and
+    stderr, and once more from a thread after the last visible call returned."""
+    tests, res = isolation["by_number"], isolation["results"]
+    visible = {n: t for n, t in tests.items() if t["visibility"] == "visible"}
+    hidden = {n: t for n, t in tests.items() if t["visibility"] != "visible"}
+    assert sorted(visible) == ["1.1", "1.2", "1.3", "1.4", "3.1", "3.2", "3.3", "3.4", "3.5"]
+    assert sorted(hidden) == ["2.1", "2.2", "2.3"]
+    for number, t in visible.items():
+        assert "SECRET" not in t["output"] and "test_hidden" not in t["output"], number
+    assert "SECRET" not in res["output"] and "SECRET" not in json.dumps(res.get("leaderboard", []))
+    # the secrets were printed, in the hidden tests, by a worker that never saw a visible value
+    assert "seen: ['SECRET-alpha', 'SECRET-beta', 'SECRET-gamma']" in hidden["2.3"]["output"]
+    assert all("visible-" not in t["output"] for t in hidden.values())
+    assert "spy imported" in hidden["2.1"]["output"]  # import-time output of the fresh worker
+    # printed after the last visible test's call returned: stays with the visible tests
+    late = [n for n, t in tests.items() if "late: [" in t["output"]]
+    assert late == ["1.4"], late
+    # a visible test that depends on a hidden one: logged, and its message does not name it
+    assert visible["1.3"]["output"].startswith("pid=")
+    assert "fails because" not in visible["1.3"]["output"]
+    assert any("depends on" in line and "test_hidden_fails" in line for line in isolation["logs"])
+    assert hidden["2.2"]["status"] == "failed" and hidden["2.3"]["score"] == 2
+
+
+def test_visible_tests_run_first_in_their_own_order(isolation):
+    order = isolation["run_order"]
+    kinds = ["hidden/" in key for key in order]
+    assert kinds == sorted(kinds), order        # every visible test before every hidden one
+    assert len(order) == 12
+    # pytest's order within each group (public/test_memory.py, public/test_spy.py, hidden/...)
+    by_number = sorted(isolation["order"], key=isolation["order"].get)
+    assert by_number == ["3.1", "3.2", "3.3", "3.4", "1.1", "1.2", "1.3", "1.4",
+                         "2.1", "2.2", "2.3"]   # (3.5 notes nothing)
+
+
+def test_hidden_tests_run_in_a_fresh_worker(isolation):
+    pids = isolation["pids"]
+    visible = {pids[n] for n in ("1.1", "1.2", "1.3", "1.4")}
+    hidden = {pids[n] for n in ("2.1", "2.2", "2.3")}
+    assert len(visible) == 1 and len(hidden) == 1 and visible != hidden, pids
+
+
+def test_running_out_of_memory_costs_that_test_only(isolation):
+    tests, pids = isolation["by_number"], isolation["pids"]
+    hog = tests["3.1"]
+    assert hog["status"] == "failed" and hog["score"] == 0
+    assert 'Your code used more than 256 MB during test 3.1 "allocates too much"' in hog["output"]
+    assert "MemoryError" in hog["output"]                  # the student's own error follows
+    assert tests["3.2"]["status"] == "passed"
+    assert pids["3.2"] != pids["3.1"]                       # the next test got a fresh worker
+    assert "seen: ['after-hog']" in tests["3.2"]["output"]
+    # a SIGKILL without the OOM killer (this machine's counter did not move) is not "memory"
+    kill = tests["3.3"]
+    assert kill["status"] == "failed" and "SIGKILL" in kill["output"]
+    assert "used more than" not in kill["output"]
+    assert tests["3.4"]["status"] == "passed" and pids["3.4"] != pids["3.3"]
+    # the suite caught the MemoryError and failed in its own words: the plugin saw the call
+    caught = tests["3.5"]["output"]
+    assert caught.startswith('**Your code used more than 256 MB during test 3.5 "allocates too')
+    assert caught.endswith("hog(400) gave no result")
+
+
+def test_a_sigkill_with_an_oom_kill_is_reported_as_memory(tmp_path):
+    out = run_isolation(tmp_path, drop=["public/test_spy.py", "hidden/test_spy_hidden.py"],
+                        oom="rising")
+    tests = out["by_number"]
+    kill = tests["3.3"]
+    assert 'Your code used more than 256 MB during test 3.3 "is SIGKILLed"' in kill["output"]
+    assert "operating system stopped it" in kill["output"] and "SIGKILL" in kill["output"]
+    assert 'during test 3.1 "allocates too much"' in tests["3.1"]["output"]
+    assert [tests[n]["status"] for n in ("3.1", "3.2", "3.3", "3.4")] == [
+        "failed", "passed", "failed", "passed"]
+
+
+@pytest.mark.parametrize("drop, kind", [
+    (["hidden/test_spy_hidden.py", "public/test_memory.py"], "visible"),
+    (["public/test_spy.py", "public/test_memory.py"], "hidden")])
+def test_one_kind_of_tests_only_needs_no_restart(tmp_path, drop, kind):
+    out = run_isolation(tmp_path, drop=drop)
+    tests = out["by_number"]
+    assert len(tests) == (4 if kind == "visible" else 3)
+    assert all(t["visibility"] == "visible" for t in tests.values()) == (kind == "visible")
+    assert len(set(out["pids"].values())) == 1, out["pids"]     # one worker served them all
+    assert "seen: [" in tests["1.4" if kind == "visible" else "2.3"]["output"]
+
+
+def test_a_visible_test_scheduled_after_a_hidden_one_does_not_run(tmp_path):
+    """Something reorders the tests after the plugin: the visible tests that would follow a
+    hidden one fail without running (nothing of the hidden phase reaches them)."""
+    reorder = ("\n\n@pytest.hookimpl(hookwrapper=True)\n"
+               "def pytest_collection_modifyitems(items):\n"
+               "    yield\n"
+               "    items.sort(key=lambda item: 'hidden/' not in item.nodeid)  # hidden first\n")
+    out = run_isolation(tmp_path, drop=["public/test_memory.py"], conftest_extra=reorder)
+    tests = out["by_number"]
+    assert ["hidden/" in key for key in out["run_order"]][:3] == [True] * 3
+    for number in ("1.1", "1.2", "1.3", "1.4"):
+        assert tests[number]["status"] == "failed", tests[number]
+        assert "problem in the autograder" in tests[number]["output"]
+        assert "SECRET" not in tests[number]["output"] and "pid=" not in tests[number]["output"]
+    assert any("scheduled after hidden" in line for line in out["logs"])
+
+
+class SuiteError(AssertionError):
+    """What a suite helper raises for a student error (like the backprop suite's StudentError)."""
+
+    def __init__(self, type_name, message):
+        super().__init__(f"`f(x)` raised {type_name}: {message}")
+        self.type_name = type_name
+
+
+def raised_from(inner, outer):
+    """`outer` raised while handling `inner` with `raise ... from None` (context kept)."""
+    try:
+        try:
+            raise inner
+        except Exception:
+            raise outer from None
+    except Exception as exc:
+        return exc
+
+
+KILLED = "the worker closed the channel; the worker was killed by signal 9 (SIGKILL)"
+
+
+@pytest.mark.parametrize("exc, oom_rose, worker_exit, expected", [
+    (RemoteError("MemoryError", "", "tb"), False, "", "MemoryError"),
+    (RemoteError("numpy._core._exceptions._ArrayMemoryError", "Unable to allocate", ""), False,
+     "", "MemoryError"),
+    (raised_from(RemoteError("MemoryError", "", ""), SuiteError("MemoryError", "")), False, "",
+     "MemoryError"),
+    (raised_from(RemoteError("MemoryError", "", ""), AssertionError("3 of 4 right")), False, "",
+     "MemoryError"),                                   # the test turned it into its own failure
+    (MemoryError(), False, "", None),                  # the grader's own: not the student's
+    (RemoteError("ValueError", "bad shape", ""), True, "", None),
+    (WorkerFailure(KILLED), True, "", "SIGKILL"),
+    (WorkerFailure(KILLED), False, "", None),          # no OOM kill: the student's own SIGKILL
+    (raised_from(WorkerFailure(KILLED), SuiteError("WorkerFailure", KILLED)), True, "", "SIGKILL"),
+    (AssertionError("0 of 4 right"), True, "the worker was killed by signal 9 (SIGKILL)",
+     "SIGKILL"),                                       # swallowed by the test, seen by the plugin
+    (CallTimeout("the call did not finish within 30 s"), True,
+     "the worker was killed by signal 9 (SIGKILL) by the grader", None),
+    (WorkerFailure("...; the worker was killed by signal 9 (SIGKILL) after 600.2 s of CPU time "
+                   "(limit 600 s)"), True, "", None),
+    (WorkerFailure("...; the worker was killed by signal 11 (SIGSEGV)"), True, "", None),
+    (None, True, "", None),
+])
+def test_memory_failure_is_recognised_by_the_exception_and_the_oom_counter(
+        exc, oom_rose, worker_exit, expected):
+    assert memory_failure(exc, oom_rose, worker_exit) == expected
+
+
+def test_memory_text_names_the_limit_and_the_test():
+    text = memory_text(412 << 20, "5.1", "gradient of sin [x]", "MemoryError")
+    assert text.startswith(
+        '**Your code used more than 412 MB during test 5.1 "gradient of sin [x]"')
+    assert "operating system" in memory_text(1 << 30, None, "t", "SIGKILL")
+    assert "during test \"t\"" in memory_text(None, None, "t", "MemoryError")

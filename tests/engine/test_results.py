@@ -93,6 +93,26 @@ def test_build_results_dependency_summary_and_leaderboard():
     assert isinstance(res["execution_time"], float)
 
 
+def test_a_visible_test_never_names_a_hidden_one():
+    """A dependency hint tells a test's name and that it failed: not from a hidden test into a
+    visible one (a suite bug the plugin logs), but from a visible test into a hidden one."""
+    records = [
+        _rec("h::test_secret", 0, 2, "failed", output="secret broke", visibility="after_due_date",
+             name="Secret", number="2.1"),
+        _rec("p::test_base", 0, 1, "failed", output="base broke", name="Base", number="1.1"),
+        _rec("p::test_shown", 0, 1, "failed", output="own fault", number="1.2",
+             depends_on=("test_secret",)),
+        _rec("h::test_later", 0, 1, "failed", output="later broke", visibility="hidden",
+             number="2.2", depends_on=("test_secret", "test_base")),
+        _rec("h::test_after_base", 0, 1, "failed", output="x", visibility="hidden", number="2.3",
+             depends_on=("1.1",)),
+    ]
+    tests = {t["number"]: t for t in build_results(records, mode="gradescope")["tests"]}
+    assert tests["1.2"]["output"] == "own fault"
+    assert tests["2.2"]["output"].startswith("This fails because `Secret` fails")
+    assert tests["2.3"]["output"].startswith("This fails because `Base` fails")
+
+
 def test_partial_score_is_failed_status_and_local_summary():
     res = build_results([_rec("m::t", 1.5, 4, "passed")], mode="local")
     assert res["tests"][0]["status"] == "failed" and res["tests"][0]["score"] == 1.5

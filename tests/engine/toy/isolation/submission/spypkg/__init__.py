@@ -1,0 +1,1 @@
+"""spypkg: records what it is given (engine isolation tests only)."""
