@@ -7,15 +7,19 @@ untouched, the worker's user wrote nothing outside its scratch folder that gradi
 none of its processes survived the run. The runs are shared with tests/test_autograde_e2e.py
 and graded two at a time (see tests/hostile/campaign.py).
 """
+import concurrent.futures
 import os
 import re
+import socket
+import threading
 from pathlib import Path
 
 import pytest
 
 from hostile import corpus
-from hostile.campaign import (IS_ROOT, campaign, files_owned_by,  # noqa: F401 (fixture)
-                              left_in_shared_folders)
+from hostile.campaign import (EVIDENCE, IS_ROOT, autograde, campaign,  # noqa: F401 (fixture)
+                              files_owned_by, left_in_shared_folders)
+from engine import namespaces
 from engine.landlock import abi_version
 from engine.sandbox import WorkerLimits  # autograder/ is on sys.path now
 
@@ -176,11 +180,11 @@ def test_secrets_cannot_be_read_and_do_not_reach_the_results(campaign):
     run = campaign.get("cheat")
     root = run.evidence("root")
     assert root, "the secret-reading attack never ran"
-    if not LANDLOCK:   # file permissions only: the attack finds its root, every read is refused
-        assert root[0][1].endswith("walking up: True"), root
+    if not LANDLOCK:   # file permissions only: the root (0700) or every read in it is refused
         reads = [text for _, text in run.evidence("read")
                  if text.startswith(f"{run.root}/source/")]
-        assert len(reads) >= 6, f"the attack did not find the sources to try: {run.evidence('read')}"
+        if root[0][1].endswith("walking up: True"):
+            assert len(reads) >= 6, f"the attack did not try the sources: {run.evidence('read')}"
         assert [text for text in reads if not text.endswith("PermissionError")] == []
     else:   # Landlock: the grader's /proc entries and its root are out of the worker's sight
         assert root[0][1] == "own root None, also found by walking up: False", root
@@ -274,3 +278,141 @@ def test_worker_leaves_nothing_in_shared_folders(campaign):
     assert run.evidence("tmp"), "the attack never ran"
     run.settle(DAEMON_SETTLE)
     assert left_in_shared_folders(run.uid) == []
+
+
+# ------------------------------------------------------------------ gradings side by side
+
+SIDE_BY_SIDE = ("hostile", "honest-1", "honest-2")
+LEASED = re.compile(r"the worker runs as (\S+) \(uid (\d+)\)")
+
+
+@pytest.fixture(scope="module")
+def side_by_side(campaign):
+    """A hostile grading (attacks/neighbour.py) started at the same moment as two honest
+    gradings of the solution, each leasing its own worker account from the engine's pool, then
+    the same hostile submission graded once more ("later"). Returns ({name: Run}, the bytes a
+    listener on 127.0.0.1 received, the listener's port)."""
+    received = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def accept():
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    received.append(conn.recv(4096))
+                except OSError:
+                    received.append(b"(connected)")
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    areas = {name: campaign.base / f"side-{name}" for name in (*SIDE_BY_SIDE, "later")}
+    upload = corpus.neighbour(campaign.private / "neighbour-submission", campaign.tag,
+                              neighbours=[areas["honest-1"], areas["honest-2"]],
+                              port=listener.getsockname()[1])
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(SIDE_BY_SIDE)) as pool:
+            futures = {name: pool.submit(autograde, name,
+                                         upload if name == "hostile" else corpus.SOLUTION, None,
+                                         campaign.zip_path, areas[name], campaign.private)
+                       for name in SIDE_BY_SIDE}
+            runs = {name: future.result() for name, future in futures.items()}
+        runs["later"] = autograde("later", upload, None, campaign.zip_path, areas["later"],
+                                  campaign.private)
+    finally:
+        done.set()
+        thread.join(5)
+        listener.close()
+    return runs, received
+
+
+def evidence_by_visibility(run, attack):
+    """{"visible": [texts], "hidden": [texts]} of an attack's evidence lines."""
+    found = {"visible": [], "hidden": []}
+    for test in run.check()["tests"]:
+        side = "visible" if test.get("visibility") == "visible" else "hidden"
+        found[side] += [m.group(2) for m in EVIDENCE.finditer(test["output"])
+                        if m.group(1) == attack]
+    return found
+
+
+def test_honest_gradings_beside_a_hostile_one_score_right(side_by_side, campaign):
+    runs, _ = side_by_side
+    expected = campaign.get("solution").check()["score"]
+    assert expected == 100
+    for name in ("honest-1", "honest-2"):
+        assert runs[name].returncode == 0 and runs[name].check()["score"] == expected, name
+    assert runs["hostile"].evidence("kill"), "the kill(-1) loop never ran"
+    leased = {name: LEASED.findall(run.log) for name, run in runs.items()}
+    uids = [found[0][1] for found in leased.values() if found]
+    assert len(uids) == len(runs) and len(set(uids[:3])) == 3, leased   # three at once: three
+
+
+def test_other_gradings_the_checkout_and_the_grader_cannot_be_read(side_by_side):
+    run = side_by_side[0]["hostile"]
+    steal = [text for _, text in run.evidence("steal")]
+    assert [t for t in steal if t.startswith("read ")] == []
+    checkout = [text for _, text in run.evidence("checkout")]
+    assert checkout and all(not t.endswith(": ok") for t in checkout), checkout
+    cmdline = [text for _, text in run.evidence("cmdline")]
+    assert cmdline and all(t.endswith("grader found: False") for t in cmdline), cmdline
+
+
+def test_no_tcp_connection_leaves_the_worker(side_by_side):
+    runs, received = side_by_side
+    tried = [text for _, text in runs["hostile"].evidence("tcp")]
+    if not namespaces.available() or abi_version()[0] >= 4:   # a layer that denies TCP is on
+        assert tried and all(t != "sent" for t in tried), tried
+        assert received == []
+
+
+def test_nothing_kept_outlives_the_grading(side_by_side, campaign):
+    runs, _ = side_by_side
+    assert runs["hostile"].evidence("persist"), "the attack never tried to keep anything"
+    key = int(campaign.tag[:7], 16)
+    with open("/proc/sysvipc/shm") as table:
+        assert [line for line in table if line.split()[0] == str(key)] == []
+    kept = [f"{d}/agw-hostile-{campaign.tag}-kept" for d in ("/tmp", "/var/tmp", "/dev/shm",
+                                                              "/run/lock")]
+    assert [path for path in kept if os.path.exists(path)] == []
+    # what the later grading's first worker finds (its hidden-test worker may find what its own
+    # visible-test worker kept: the same grading, the same account)
+    recalled = evidence_by_visibility(runs["later"], "recall")["visible"]
+    assert recalled and set(recalled) == {"nothing"}, recalled
+
+
+def test_hidden_inputs_never_reach_visible_output(side_by_side):
+    for name in ("hostile", "later"):
+        run = side_by_side[0][name]
+        inputs = evidence_by_visibility(run, "input")
+        hidden_only = set(inputs["hidden"]) - set(inputs["visible"])
+        assert hidden_only, f"{name}: no input of a hidden test was recorded"
+        visible_text = "\n".join(t["output"] for t in run.check()["tests"]
+                                 if t.get("visibility") == "visible")
+        assert [fp for fp in hidden_only if fp in visible_text] == [], name
+
+
+def test_the_student_is_told_when_their_code_ran_out_of_memory(campaign):
+    run = campaign.get("faults")
+    hogs = [run.tests()[key]["output"] for key in run.fired_in("hog")]
+    assert hogs and all(re.search(r"Your code used more than \d+ MB during test", o)
+                        for o in hogs), hogs
+
+
+def test_the_layers_in_force_are_recorded_for_staff_only(campaign):
+    run = campaign.get("solution")
+    seen = run.check()["extra_data"]["isolation"]
+    assert seen and all(set(s) == {"identity", "memory", "landlock", "namespaces"} for s in seen)
+    assert all("leased for this grading alone" in s["identity"] for s in seen)
+    assert all(s["landlock"].startswith("abi ") == LANDLOCK for s in seen), seen
+    assert all(s["namespaces"].startswith("off:") == bool(namespaces.available()) for s in seen)
+    assert "[grader] isolation: identity " in run.log
+    shown = run.check()["output"] + "".join(t["output"] for t in run.check()["tests"])
+    assert not re.search(r"isolation|landlock|namespace", shown, re.I)

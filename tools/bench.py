@@ -157,17 +157,20 @@ def same_points(a: list[float], b: list[float]) -> bool:
 
 
 def bench_sandbox(p: Profile) -> dict:
-    def contestant(mode):
+    def contestant(mode, layers_off=""):
         def run():
+            env = {**command_env(), "AUTOGRADER_ISOLATION_OFF": layers_off}
             r = _checked(run_measured([sys.executable, "-m", "tools.bench_inprocess", "--mode", mode],
-                                      cwd=ROOT, env=command_env()), f"tools.bench_inprocess {mode}")
+                                      cwd=ROOT, env=env), f"tools.bench_inprocess {mode}")
             line = [ln for ln in r.output_tail.splitlines() if ln.startswith("{")][-1]
             return r, json.loads(line)
         return run
-    runs = interleaved({"sandbox": contestant("sandbox"), "inprocess": contestant("inprocess")},
+    runs = interleaved({"sandbox": contestant("sandbox"), "inprocess": contestant("inprocess"),
+                        "bare": contestant("sandbox", "landlock,namespaces")},
                        p.repeats, p.warmup)
     data, rows = {}, []
-    for mode, label in (("sandbox", "sandboxed worker"), ("inprocess", "in-process (unsandboxed)")):
+    for mode, label in (("sandbox", "sandboxed worker"), ("inprocess", "in-process (unsandboxed)"),
+                        ("bare", "sandboxed worker without Landlock and namespaces")):
         session = [info["seconds"] for _, info in runs[mode]]
         data[mode] = {"session_seconds": median(session), "session_seconds_all": session,
                       "process_seconds_all": [r.seconds for r, _ in runs[mode]],
@@ -186,7 +189,13 @@ def bench_sandbox(p: Profile) -> dict:
     data["same_scores"] = (data["sandbox"]["passed"] == data["inprocess"]["passed"]
                            and same_points(data["sandbox"]["scores"], data["inprocess"]["scores"]))
     data["requests"] = runs["inprocess"][0][1]["requests"]
+    data["layers_ratio"] = paired_ratio(data["sandbox"]["session_seconds_all"],
+                                        data["bare"]["session_seconds_all"])
+    data["same_scores"] = data["same_scores"] and same_points(data["sandbox"]["scores"],
+                                                              data["bare"]["scores"])
     rows += [["sandboxed / in-process (session)", f"{data['ratio']:.2f}x"],
+             ["with Landlock and namespaces / without them (session)",
+              f"{data['layers_ratio']:.2f}x (information)"],
              ["sandboxed / in-process (whole process)", f"{data['ratio_whole_process']:.2f}x"],
              ["sandboxed / in-process (CPU time of the tree)", f"{data['ratio_cpu']:.2f}x"],
              ["memory (RSS sum): sandboxed, in-process",
@@ -204,24 +213,30 @@ def bench_roundtrip(p: Profile) -> dict:
     with solution_copy() as root:
         sandboxes = {}
         try:
-            for kind in ("sandbox", "inprocess"):
+            for kind in ("sandbox", "inprocess", "bare"):
                 sandboxes[kind] = open_sandbox(kind, root)
-            data = round_trips(sandboxes, p.round_trips)
-            starts = []
-            for _ in range(p.restarts):
-                sandboxes["sandbox"].restart()
-                starts.append(sandboxes["sandbox"].last_start_seconds)
+            layers = sandboxes["sandbox"].confinement
+            data = round_trips({k: sandboxes[k] for k in ("sandbox", "inprocess")}, p.round_trips)
+            starts = {"sandbox": [], "bare": []}
+            for _ in range(p.restarts):   # side by side, alternating
+                for kind, times in starts.items():
+                    sandboxes[kind].restart()
+                    times.append(sandboxes[kind].last_start_seconds)
         finally:
             for sb in sandboxes.values():
                 sb.close()
-    data["worker_start_seconds"] = median(starts)
+    data["worker_start_seconds"] = median(starts["sandbox"])
+    data["worker_start_seconds_bare"] = median(starts["bare"])
+    data["layers"] = layers
     rows = []
     for name, what in (("echo", "echo of a (4, 3) array"), ("forward", "Linear.forward of (16, 2)")):
         for kind in ("sandbox", "inprocess"):
             f = data[kind][name]
             rows.append([f"{what}, {kind}", f"median {f['median_us']:.0f} us, p99 {f['p99_us']:.0f} us "
                          f"({f['n']} calls)"])
-    rows.append(["worker start (Sandbox.restart)", _spread(starts, "ms", 1e3)])
+    rows.append(["worker start (Sandbox.restart)", _spread(starts["sandbox"], "ms", 1e3)])
+    rows.append(["worker start without Landlock and namespaces", _spread(starts["bare"], "ms", 1e3)])
+    rows.append(["kernel layers of the worker", "; ".join(f"{k}: {v}" for k, v in layers.items())])
     return {"rows": rows, "data": data}
 
 

@@ -26,7 +26,7 @@ from tools.bench_stats import median, percentile
 
 from engine import session  # noqa: E402  (tools.bench_inprocess put autograder/ on sys.path)
 from engine.remote import Call, Sandbox  # noqa: E402
-from engine.sandbox import make_tree_readable  # noqa: E402
+from engine.sandbox import WorkerLimits, make_tree_readable  # noqa: E402
 
 PACKAGE = "backprop"
 
@@ -44,9 +44,11 @@ def solution_copy(source: Path = ROOT / "solution" / PACKAGE):
 
 
 def open_sandbox(kind: str, root: Path):
-    """A started Sandbox ("sandbox") or InProcessSandbox ("inprocess") on `root`."""
-    if kind == "sandbox":
-        sb = Sandbox(root, packages=(PACKAGE,))   # as root: leases a worker account of its own
+    """A started Sandbox ("sandbox"; "bare": without the kernel layers Landlock and namespaces)
+    or InProcessSandbox ("inprocess") on `root`."""
+    if kind in ("sandbox", "bare"):
+        limits = WorkerLimits(landlock=False, namespaces=False) if kind == "bare" else None
+        sb = Sandbox(root, packages=(PACKAGE,), limits=limits)   # as root: leases an account
         sb.python = session.worker_python(user=sb.user)   # an interpreter that account can run
     elif kind == "inprocess":
         sb = InProcessSandbox(root, packages=(PACKAGE,))

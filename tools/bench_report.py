@@ -65,6 +65,11 @@ class Information:
 # The hand-fused loop is not a floor: the contract's own per-module arithmetic, inlined with no
 # Python overhead, already costs about 1.7x the fused loop (inlined / fused below).
 INFORMATION = (
+    Information("sandbox", "layers_ratio", "x",
+                "grading session with Landlock and namespaces / without them"),
+    Information("roundtrip", "worker_start_seconds", "s", "worker start, every layer in force"),
+    Information("roundtrip", "worker_start_seconds_bare", "s",
+                "worker start without Landlock and namespaces"),
     Information("train", "aggregate.reference_over_fused_time", "x",
                 "reference training time / hand-fused NumPy loop's"),
     Information("train", "aggregate.inlined_over_fused_time", "x",

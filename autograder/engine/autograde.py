@@ -78,7 +78,10 @@ def autograde(submission: Path, results_out: Path, suite: Path, zip_path: Path |
               keep: bool = False, user: str | None = None) -> dict:
     """Run the whole Gradescope flow on `submission`; returns the results dictionary."""
     root = Path(tempfile.mkdtemp(prefix="autograde-"))
-    root.chmod(0o755)  # like /autograder; source/ and results/ inside are locked by run_autograder
+    # mkdtemp's 0700, unlike Gradescope's /autograder (0755, one per container): here gradings
+    # share the machine, and the upload as-is in submission/ must not be readable by another
+    # grading's worker (each worker reads its own grading's copy, engine.session.make_work_dir)
+    root.chmod(0o700)
     private = Path(tempfile.mkdtemp(prefix="autograde-zip-"))  # 0700: the worker must not read it
     try:
         if zip_path is None:

@@ -71,6 +71,7 @@ import pytest
 
 from engine import resources
 from engine.discover import StaticDiscoveryError, discover_module
+from engine.isolation import IsolationLog
 from engine.messages import describe
 from engine.results import TestRecord, clean_text, fenced, matches
 
@@ -237,6 +238,7 @@ class GradingPlugin:
         self._started: dict[str, tuple] = {}     # node id -> (OOM kills, worker generation, pid)
         self._current: str | None = None         # the test running now
         self._out_of_memory: set[str] = set()    # tests a call of which raised MemoryError
+        self.isolation = IsolationLog(log)       # the layers the workers ran under, for staff
 
     # ----- fixtures ---------------------------------------------------------------
     @pytest.fixture(scope="session")
@@ -407,6 +409,11 @@ class GradingPlugin:
                 fresh = self._update(item, call, report)
             if fresh:  # out of memory: the next test gets a new worker
                 self._replace_worker(item.nodeid)
+        if self._sandbox is not None and call.when == "call":
+            try:
+                self.isolation.observe(self._sandbox)
+            except Exception as exc:  # what is recorded for staff never costs the grading
+                self.log(f"[grader] could not record the isolation layers: {exc!r}")
         return report
 
     # ----- the worker between tests -------------------------------------------------

@@ -231,7 +231,7 @@ class Sandbox:
     @property
     def confinement(self) -> dict:
         """The current worker's kernel confinement: {layer: what is in force, or "off: why"}."""
-        return dict(self.worker_info.get("confinement", {}))
+        return {} if self._session is None else self._session.process.confinement
 
     def start(self) -> None:
         """Start a worker now if none is running (calls do it on demand)."""

@@ -140,11 +140,13 @@ def _intake_section(report: Any) -> str:
 
 
 def build_results(records: list[TestRecord], *, mode: str, intake: Any = None,
-                  execution_time: float = 0.0, notices: list[str] = ()) -> dict:
+                  execution_time: float = 0.0, notices: list[str] = (),
+                  staff: dict | None = None) -> dict:
     """The results.json dictionary for `records` (in the given order).
 
     mode: "local" or "gradescope" (wording of the summary); intake: an IntakeReport or None;
-    notices: extra student-visible lines for the top-level output.
+    notices: extra student-visible lines for the top-level output; staff: what only staff may
+    see (the top-level extra_data, which Gradescope never shows students).
     """
     tests, board = [], []
     for rec in records:
@@ -169,6 +171,8 @@ def build_results(records: list[TestRecord], *, mode: str, intake: Any = None,
                "test_output_format": "md", "stdout_visibility": "hidden", "tests": tests}
     if board:
         results["leaderboard"] = board
+    if staff:
+        results["extra_data"] = dict(staff)
     return results
 
 

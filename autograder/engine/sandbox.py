@@ -15,6 +15,8 @@ the autograder's files, `WORKER_MODULES`), and the worker sets its own hard reso
 (`WorkerLimits`), then confines itself with the kernel's layers where the kernel allows them
 (Landlock: `engine.landlock`) and names in its hello what is in force and why any layer is off
 (`WorkerProcess.confinement`): a missing layer is a warning to record, not a failed start.
+As root, the worker is started in new network, IPC, PID and mount namespaces where the kernel
+allows it (`engine.namespaces`; `setpriv` then switches to the worker's user).
 
 `WorkerProcess.kill` SIGKILLs the process group, then sweeps /proc until no process of the worker's
 group or session remains, nor, when the worker has a uid of its own, any process of that uid (this
@@ -38,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from . import namespaces
 from . import protocol as P
 from .resources import default_worker_memory
 from .workerenv import WorkerUser, worker_env
@@ -49,7 +52,7 @@ ENGINE_DIR = Path(__file__).resolve().parent
 # the engine's modules the worker runs, sent through the channel in this order (each may import
 # the ones before it); worker.main is the entry point
 WORKER_MODULES = ("protocol", "landlock", "worker")
-CONFINEMENT_LAYERS = ("landlock",)   # the keys of the hello's "confinement"
+CONFINEMENT_LAYERS = ("landlock",)   # the keys of the hello's "confinement" (the worker's own)
 
 BOOTSTRAP = """\
 import os, sys, json, types
@@ -106,6 +109,8 @@ class WorkerLimits:
     landlock: the worker confines itself with Landlock where the kernel has it (`engine.landlock`,
     `engine.worker.landlock_rules`); False turns that layer off (to measure it, or to compare
     with what a worker without it can do). Not a resource limit, but set in the same place.
+    namespaces: as root, the worker starts in new network, IPC, PID and mount namespaces where
+    the kernel allows it (`engine.namespaces`); False turns that layer off.
     """
 
     memory_bytes: int = field(default_factory=default_worker_memory)
@@ -114,6 +119,7 @@ class WorkerLimits:
     file_bytes: int = 64 << 20
     open_files: int = 64
     landlock: bool = True
+    namespaces: bool = True
 
 
 # ---------------------------------------------------------------- output
@@ -291,6 +297,18 @@ def kill_processes(match: Callable[[ProcInfo], bool], rounds: int = 100) -> bool
     return False
 
 
+def count_uid_tasks(uid: int) -> int:
+    """Tasks (threads included, as RLIMIT_NPROC counts them) whose real uid is `uid`."""
+    total = 0
+    for proc in list_processes():
+        if proc.uids[0] == uid:
+            try:
+                total += len(os.listdir(f"/proc/{proc.pid}/task"))
+            except OSError:
+                continue
+    return total
+
+
 def kill_uid_processes(uid: int) -> bool:
     """Kill every process of a dedicated worker uid (never root's, never the caller's)."""
     if uid in (0, os.getuid(), os.geteuid()):
@@ -329,9 +347,10 @@ def remove_uid_files(uid: int, folders=SHARED_FOLDERS) -> list:
 class WorkerProcess:
     """A running worker: its process, the two channel ends, its output capture, its scratch."""
 
-    def __init__(self, proc, req_w, resp_r, capture, scratch, user, limits):
+    def __init__(self, proc, req_w, resp_r, capture, scratch, user, limits, namespaced=""):
         self.proc, self.req_w, self.resp_r = proc, req_w, resp_r
         self.capture, self.scratch, self.user, self.limits = capture, scratch, user, limits
+        self.namespaces = namespaced   # what `namespace_layer` said: "net, ipc, ..." or "off: why"
         self.info: dict = {}
         self.cpu_seconds: float | None = None
         self.killed_while_alive = False
@@ -346,8 +365,9 @@ class WorkerProcess:
 
     @property
     def confinement(self) -> dict:
-        """{layer: what the worker applied, e.g. "abi 7: fs, net, scope", or "off: <why>"}."""
-        return dict(self.info.get("confinement", {}))
+        """{layer: what is in force, e.g. "abi 7: fs, net, scope", or "off: <why>"}: the layers
+        the worker applied to itself (its hello) and the namespaces it was started in."""
+        return {**self.info.get("confinement", {}), "namespaces": self.namespaces}
 
     def _wait_fd(self, fd: int, event: int, deadline: float) -> None:
         remaining = deadline - time.monotonic()
@@ -442,7 +462,9 @@ class WorkerProcess:
             except ChildProcessError:
                 return
             if pid:
-                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                code = os.waitstatus_to_exitcode(status)
+                signum = None if self.namespaces.startswith("off:") else namespaces.exit_signal(code)
+                self.proc.returncode = -signum if signum else code
                 self.cpu_seconds = usage.ru_utime + usage.ru_stime
                 return
             time.sleep(0.002)
@@ -467,28 +489,75 @@ class WorkerProcess:
         return text
 
 
+def namespace_layer(user: WorkerUser | None, limits: WorkerLimits) -> str:
+    """"net, ipc, pid, mount" if the worker is to start in namespaces of its own, else
+    "off: <why>" (`engine.namespaces`)."""
+    if not limits.namespaces:
+        return "off: turned off by the grader (WorkerLimits.namespaces=False)"
+    if user is None:
+        why = namespaces.available() or "the worker runs as the grader's own user"
+    else:
+        why = namespaces.available()
+    return f"off: {why}" if why else namespaces.SUMMARY
+
+
 def start_worker(*, python: str, submission_dir: str, packages: tuple,
                  user: WorkerUser | None, limits: WorkerLimits, output: OutputBuffer,
                  start_timeout: float) -> WorkerProcess:
     """Spawn a worker, send it the engine's code and config, wait for its hello.
 
     Raises WorkerFailure (with what it printed) if it cannot start within `start_timeout` s.
+    A worker that exits before its hello in its namespaces (a container that allows unshare
+    but not some mount, say) is started again without them, the layer then "off: <why>".
     """
+    options = dict(python=python, submission_dir=submission_dir, packages=packages, user=user,
+                   limits=limits, output=output, start_timeout=start_timeout)
+    layer = namespace_layer(user, limits)
+    try:
+        return _spawn(**options, layer=layer)
+    except WorkerFailure as exc:
+        if layer.startswith("off:") or getattr(exc, "cause", "") != "exit":
+            raise
+        first = str(exc).replace("\n", " | ")[:600]
+        return _spawn(**options, layer=f"off: the worker did not start in them ({first})")
+
+
+def _spawn(*, python: str, submission_dir: str, packages: tuple, user: WorkerUser | None,
+           limits: WorkerLimits, output: OutputBuffer, start_timeout: float,
+           layer: str) -> WorkerProcess:
+    """start_worker, in namespaces unless `layer` says "off: ..."."""
     sources = {name: (ENGINE_DIR / f"{name}.py").read_text(encoding="utf-8")
                for name in WORKER_MODULES}
     scratch = tempfile.mkdtemp(prefix="agw-scratch-")
     os.chmod(scratch, 0o700)
     if user is not None:
         os.chown(scratch, user.uid, user.gid)
+    # RLIMIT_NPROC counts the uid's tasks everywhere; from inside its namespace the worker sees
+    # only its own, so it is told how many there are outside
+    elsewhere = count_uid_tasks(user.uid) if user is not None and not layer.startswith("off:") else 0
     config = {"submission_dir": submission_dir, "packages": list(packages),
-              "limits": asdict(limits), "scratch_dir": scratch}
+              "limits": asdict(limits), "scratch_dir": scratch, "tasks_elsewhere": elsewhere}
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
     out_r, out_w = os.pipe()
-    extra = {} if user is None else {"user": user.uid, "group": user.gid, "extra_groups": []}
+    if not os.access(python, os.X_OK):   # said here: a wrapped start would only exit 127
+        for fd in (req_r, req_w, resp_r, resp_w, out_r, out_w):
+            os.close(fd)
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise WorkerFailure(f"cannot start the worker interpreter {python}: not an executable file")
+    command = [python, "-I", "-B", "-u", "-c", BOOTSTRAP, str(req_r), str(resp_w)]
+    if user is None:
+        extra = {}
+    elif layer.startswith("off:"):
+        extra = {"user": user.uid, "group": user.gid, "extra_groups": []}
+    else:   # setpriv switches to the worker's user, inside the namespaces
+        extra = {}
+        command = namespaces.wrap(command, uid=user.uid, gid=user.gid, scratch=scratch,
+                                  read=[submission_dir, os.path.dirname(os.path.dirname(python))],
+                                  pass_fds=(req_r, resp_w))
     try:
         proc = subprocess.Popen(
-            [python, "-I", "-B", "-u", "-c", BOOTSTRAP, str(req_r), str(resp_w)],
+            command,
             stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, close_fds=True,
             pass_fds=(req_r, resp_w), start_new_session=True, env=worker_env(scratch),
             cwd=scratch, umask=0o077, **extra)
@@ -500,29 +569,34 @@ def start_worker(*, python: str, submission_dir: str, packages: tuple,
     finally:
         for fd in (req_r, resp_w, out_w):
             os.close(fd)
-    worker = WorkerProcess(proc, req_w, resp_r, OutputCapture(out_r, output), scratch, user, limits)
+    worker = WorkerProcess(proc, req_w, resp_r, OutputCapture(out_r, output), scratch, user,
+                           limits, layer)
     deadline = time.monotonic() + start_timeout
     try:
         boot = json.dumps({"sources": sources, "config": config}).encode("utf-8")
         worker.send(len(boot).to_bytes(8, "big") + boot, deadline)
         header, blobs = P.read_frame(lambda n: worker.read_exact(n, deadline), P.FROM_WORKER)
-        why = _check_hello(header, blobs, worker.pid)
+        # in a PID namespace of its own, the worker's pid there is not the one seen here
+        why = _check_hello(header, blobs, worker.pid if layer.startswith("off:") else None)
+        cause = "hello"
     except ChannelTimeout:
-        why = f"no hello within {start_timeout:g} s"
+        why, cause = f"no hello within {start_timeout:g} s", "timeout"
     except (ChannelClosed, P.ProtocolError) as exc:
-        why = str(exc)
+        why, cause = str(exc), "exit"
     if why:
         worker.kill(grace=0.5)
         worker.capture.sync()
         printed = output.take().strip()
-        raise WorkerFailure(f"the worker did not start: {why}; {worker.exit_description()}"
-                            + (f"\nIt printed:\n{printed[-3000:]}" if printed else ""))
+        failure = WorkerFailure(f"the worker did not start: {why}; {worker.exit_description()}"
+                                + (f"\nIt printed:\n{printed[-3000:]}" if printed else ""))
+        failure.cause = cause   # "exit" (it ended before its hello), "timeout" or "hello"
+        raise failure
     worker.info = header
     return worker
 
 
-def _check_hello(header: dict, blobs: list, pid: int) -> str:
-    """Why the first message is not a proper hello ("" if it is)."""
+def _check_hello(header: dict, blobs: list, pid: int | None) -> str:
+    """Why the first message is not a proper hello ("" if it is); pid: the worker's, if known."""
     if header.get("kind") == "fail" and type(header.get("message")) is str:
         return header["message"][:2000]
     types = {"kind": str, "seq": int, "pid": int, "uid": int, "python": str, "numpy": str,
@@ -532,6 +606,6 @@ def _check_hello(header: dict, blobs: list, pid: int) -> str:
             or set(header["confinement"]) != set(CONFINEMENT_LAYERS)
             or not all(type(v) is str and len(v) <= 2000 for v in header["confinement"].values())):
         return "malformed hello"
-    return "" if header["pid"] == pid else "hello from another process"
+    return "" if header["pid"] == pid or pid is None else "hello from another process"
 
 

@@ -83,11 +83,33 @@ def default_provided(config: AssignmentConfig) -> Path | None:
     return None
 
 
+ISOLATION_OFF = "AUTOGRADER_ISOLATION_OFF"   # staff's switch, e.g. "landlock,namespaces"
+ISOLATION_SWITCHES = ("landlock", "namespaces")
+
+
+def layers_turned_off(environ=os.environ) -> list[str]:
+    """The kernel layers staff turned off for this grading (AUTOGRADER_ISOLATION_OFF, a comma
+    list of ISOLATION_SWITCHES), to measure what each one stops; the grading records them as
+    "off: turned off by the grader". An unknown name is an error, never silently ignored."""
+    names = [n.strip() for n in environ.get(ISOLATION_OFF, "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in ISOLATION_SWITCHES]
+    if unknown:
+        raise ValueError(f"{ISOLATION_OFF}: unknown layer(s) {unknown}; "
+                         f"known: {', '.join(ISOLATION_SWITCHES)}")
+    return names
+
+
 def sandbox_factory(spec: SessionSpec) -> Callable[[str], Any]:
     """root folder -> engine.remote.Sandbox for the assignment's package."""
+    off = layers_turned_off()
+
     def start(root: str) -> Any:
         from engine.remote import Sandbox  # imported late: only runs that need a worker pay for it
         options = {**spec.config.sandbox, **spec.sandbox_options}
+        if off:
+            limits = options.get("limits") or {}
+            limits = limits if isinstance(limits, dict) else dataclasses.asdict(limits)
+            options["limits"] = {**limits, **{name: False for name in off}}
         return Sandbox(root, packages=(spec.config.package,), **options)
     return start
 
@@ -115,7 +137,8 @@ def results_of(spec: SessionSpec, plugin: GradingPlugin, report: IntakeReport | 
     total_points only when the whole suite ran."""
     expected = None if spec.public_only else spec.config.total_points
     return build_results(plugin.finalize(expected), mode=spec.mode, intake=report,
-                         execution_time=time.monotonic() - started)
+                         execution_time=time.monotonic() - started,
+                         staff=plugin.isolation.as_extra_data())
 
 
 def grade(spec: SessionSpec, log: Callable[[str], None] = print) -> dict:

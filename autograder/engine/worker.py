@@ -75,15 +75,17 @@ def _set_limit(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value))
 
 
-def set_limits(limits: dict) -> int:
-    """Apply hard = soft limits; RLIMIT_NPROC is relative to the uid's current tasks.
+def set_limits(limits: dict, tasks_elsewhere: int = 0) -> int:
+    """Apply hard = soft limits; RLIMIT_NPROC is relative to the uid's current tasks (those
+    visible here, and `tasks_elsewhere` that a PID namespace hides).
 
     Returns the RLIMIT_NPROC value set.
     """
     for key, which in RLIMITS.items():
         _set_limit(which, int(limits[key]))
     _set_limit(resource.RLIMIT_CORE, 0)
-    nproc = max(count_tasks(os.getuid()), 1) + int(limits["extra_processes"])
+    nproc = (max(count_tasks(os.getuid()), 1) + max(int(tasks_elsewhere), 0)
+             + int(limits["extra_processes"]))
     _set_limit(resource.RLIMIT_NPROC, nproc)
     return nproc
 
@@ -491,7 +493,7 @@ def main(config: dict, rfd: int, wfd: int) -> None:
         worker.send({"kind": "fail", "seq": 0, "message": f"memory_bytes is too small: the "
                      f"worker needs at least {needed >> 20} MiB of address space"})
         os._exit(3)
-    nproc = set_limits(config["limits"])
+    nproc = set_limits(config["limits"], config.get("tasks_elsewhere", 0))
     close_other_fds({0, 1, 2, rfd, wfd})
     root = config["submission_dir"]
     sys.dont_write_bytecode = True

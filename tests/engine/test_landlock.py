@@ -1,7 +1,8 @@
 """engine.landlock: the worker's Landlock layer, tried on a real worker that runs the fake package
 tests/engine/fixtures/fakepkg, and its ABI handling, tried on a fake kernel.
 
-Every attack is tried with the layer on and, as the control case, off (`WorkerLimits.landlock`):
+Every attack is tried with the layer on and, as the control case, off (`WorkerLimits.landlock`),
+without the namespaces layer (tests/engine/test_namespaces.py) that would hide most of them too:
 what the control shows possible, the layer must deny. Tests that need the kernel's Landlock skip
 with the worker's own reason when it is off (e.g. a kernel older than 5.13 or booted without it);
 those that need ABI 4 (TCP) or 6 (scopes) skip below it. As root the worker runs as a leased,
@@ -53,7 +54,8 @@ def submission():
 def boxes(submission, worker_python):
     """{"on": a worker with Landlock, "off": one without (the control)}, shared by the module."""
     made = {name: Sandbox(submission, packages=("fakepkg",), python=worker_python,
-                          user=TEST_USER, timeout=20, limits={"landlock": name == "on"})
+                          user=TEST_USER, timeout=20,
+                          limits={"landlock": name == "on", "namespaces": False})
             for name in ("on", "off")}
     yield made
     for box in made.values():

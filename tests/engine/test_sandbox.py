@@ -9,6 +9,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,10 @@ def make_box(submission, worker_python):
     boxes = []
 
     def make(**options):
+        """A Sandbox without the namespaces layer: this file tests the layers beneath it (the
+        namespaces' own tests: test_namespaces.py)."""
         options.setdefault("timeout", 10)
+        options["limits"] = replace(options.get("limits") or WorkerLimits(), namespaces=False)
         box = Sandbox(submission, packages=("fakepkg",), python=worker_python, user=TEST_USER,
                       **options)
         boxes.append(box)

@@ -144,5 +144,19 @@ def faults(dest: Path, tag: str) -> Path:
     return dest
 
 
+def neighbour(dest: Path, tag: str, neighbours=(), port: int = 9) -> Path:
+    """Solution + reaching the gradings beside it and after it (attacks/neighbour.py):
+    kill(-1) in a loop, reading the folders `neighbours` (their TMPDIRs), the checkout and every
+    command line, a TCP connection to 127.0.0.1:`port`, and inputs it records kept in SysV
+    shared memory and shared folders for a later grading to print."""
+    copy_base(SOLUTION, dest)
+    path = dest / PACKAGE / "modules.py"
+    attack = (snippet("neighbour", tag).replace("@NEIGHBOURS@", ":".join(map(str, neighbours)))
+              .replace("@REPO@", str(REPO)).replace("@PORT@", str(port)))
+    path.write_text("\n\n\n".join([path.read_text(encoding="utf-8").rstrip("\n"),
+                                    snippet("common", tag), attack]) + "\n", encoding="utf-8")
+    return dest
+
+
 SUBMISSIONS = {f.__name__: f for f in (solution, skeleton, solution_zip, forge, cheat, zip_links,
                                        faults)}

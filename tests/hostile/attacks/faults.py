@@ -95,7 +95,10 @@ def _h_kill_parent():
             _h_say("kill-parent", f"kill({target}) allowed")
         except OSError as exc:
             _h_say("kill-parent", f"kill({target}) refused: {type(exc).__name__}")
-    _h_os.kill(-1, _h_signal.SIGKILL)   # every process this user may signal, the worker included
+    try:   # every other process this user may signal (none in a PID namespace: ESRCH)
+        _h_os.kill(-1, _h_signal.SIGKILL)
+    except ProcessLookupError:
+        _h_say("kill-parent", "kill(-1) found no process to signal")
 
 
 def _h_huge_exception():
