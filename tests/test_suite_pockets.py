@@ -43,10 +43,40 @@ def test_missing_key_and_missing_table():
     assert "is missing: add a [one_pocket] table" in pockets.validate_table("one_pocket", None, BOUNDS, 500)[1][0]
 
 
+HYPERPARAMS = ("# my settings\n[one_pocket]\nlearning_rate = 0.5\nepochs = 3\n\n"
+               "[two_pockets]\nseed = 7\n")
+
+
+def test_hyperparams_in_any_editors_line_ends_and_byte_order_mark(tmp_path):
+    plain = tmp_path / "plain.toml"
+    plain.write_bytes(HYPERPARAMS.encode())
+    expected = pockets.read_hyperparams(plain)
+    assert expected == ({"one_pocket": {"learning_rate": 0.5, "epochs": 3},
+                         "two_pockets": {"seed": 7}}, {})
+    for variant in (b"\xef\xbb\xbf" + HYPERPARAMS.replace("\n", "\r\n").encode(),
+                    HYPERPARAMS.replace("\n", "\r").encode()):
+        saved = tmp_path / "saved.toml"
+        saved.write_bytes(variant)
+        assert pockets.read_hyperparams(saved) == expected
+
+
+def test_a_bad_table_costs_that_table_only(tmp_path):
+    path = tmp_path / "hyperparams.toml"
+    path.write_text(HYPERPARAMS.replace("seed = 7", "seed = " + "9" * 5000))
+    doc, broken = pockets.read_hyperparams(path)
+    assert doc == {"one_pocket": {"learning_rate": 0.5, "epochs": 3}}
+    assert list(broken) == ["two_pockets"]
+    assert broken["two_pockets"].startswith("hyperparams.toml [two_pockets] (from line 6) cannot "
+                                            "be read: ")
+    path.write_text(HYPERPARAMS.replace("[one_pocket]", "[one_pocket"))
+    doc, broken = pockets.read_hyperparams(path)
+    assert doc == {"two_pockets": {"seed": 7}} and list(broken) == ["one_pocket"]
+
+
 def test_unreadable_hyperparams(tmp_path):
     bad = tmp_path / "hyperparams.toml"
-    bad.write_text("[one_pocket\nepochs = 3\n")
-    with pytest.raises(AssertionError, match="not valid TOML"):
+    bad.write_bytes(b"[one_pocket]\n# caf\xe9\nepochs = 3\n")   # Latin-1, not UTF-8
+    with pytest.raises(AssertionError, match=r"hyperparams.toml is not UTF-8 text \(at byte 18\)"):
         pockets.read_hyperparams(bad)
     with pytest.raises(AssertionError, match="cannot be read"):
         pockets.read_hyperparams(tmp_path / "absent.toml")

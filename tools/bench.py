@@ -15,6 +15,8 @@ ratio of runs made side by side, interleaved round-robin, in this same run):
              scikit-learn (tools/bench_train.py; absent comparators are skipped)
   gradcheck  per-coordinate vs random-direction gradient checks of a growing Linear
   grade      `make grade` on the skeleton and on the solution
+  intake     reading a folder of 100,000 files (mostly a .venv) and a zip with 65,000-character
+             names (tools/bench_intake.py)
 The table goes to stdout, progress to stderr, every figure to --out (JSON), and the floors of
 tools/bench_report.py are checked. The profiles: full (5 runs per figure, all epochs), quick
 (3 runs, at most 20 epochs, smaller sizes), smoke (1 run, tiny sizes: for tests/test_bench.py).
@@ -63,15 +65,16 @@ class Profile:
     grad_sizes: tuple
     round_trips: int
     restarts: int
+    intake_files: int = 100_000
 
 
 PROFILES = {
     "full": Profile("full", repeats=5, warmup=1, epochs_cap=None, grad_sizes=(2, 4, 8, 16, 32),
                     round_trips=2000, restarts=5),
     "quick": Profile("quick", repeats=3, warmup=1, epochs_cap=20, grad_sizes=(2, 4, 8, 16),
-                     round_trips=300, restarts=3),
+                     round_trips=300, restarts=3, intake_files=20_000),
     "smoke": Profile("smoke", repeats=1, warmup=0, epochs_cap=1, grad_sizes=(2, 3),
-                     round_trips=20, restarts=1),
+                     round_trips=20, restarts=1, intake_files=300),
 }
 
 
@@ -365,6 +368,25 @@ def bench_grade(p: Profile) -> dict:
     return {"rows": rows, "data": data}
 
 
+# ---------------------------------------------------------------- 7. intake
+
+def bench_intake(p: Profile) -> dict:
+    from tools.bench_intake import LONG_NAME, measure
+    runs = [measure(p.intake_files) for _ in range(max(p.repeats // 2, 1))]
+    data = {"files": p.intake_files}
+    rows = []
+    for key, label in (("folder", f"folder of {p.intake_files:,} files (90% a .venv)"),
+                       ("long_names", f"zip with five names of {LONG_NAME:,} characters")):
+        secs = [r[key]["seconds"] for r in runs]
+        found = all(r[key]["all_found"] for r in runs)
+        data[key] = {"seconds": median(secs), "seconds_all": secs, "all_found": found,
+                     "cpu_seconds": median([r[key]["cpu_seconds"] for r in runs]),
+                     "notes": runs[-1][key]["notes"]}
+        rows.append([f"intake of a {label}", _spread(secs)
+                     + ("; all files found" if found else "; FILES MISSED")])
+    return {"rows": rows, "data": data}
+
+
 SECTIONS = {
     "autograde": ("1. Full autograde of the solution", bench_autograde),
     "sandbox": ("2. Sandbox cost: the whole suite, sandboxed vs in-process", bench_sandbox),
@@ -372,6 +394,7 @@ SECTIONS = {
     "train": ("4. Training throughput on the pocket datasets", bench_train_section),
     "gradcheck": ("5. Gradient-check cost for a growing Linear layer", bench_gradcheck),
     "grade": ("6. make grade", bench_grade),
+    "intake": ("7. Intake of uploads that are mostly not homework", bench_intake),
 }
 
 

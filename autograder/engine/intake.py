@@ -23,12 +23,11 @@ import json
 import os
 import re
 import sys
-import zipfile
-import zlib
 from pathlib import Path
 
 from engine.config import AssignmentConfig, load_config
-from engine.unzip import Entry, Refusal, TooLarge, human_size, read_zip, walk_folder
+from engine.unzip import (Entry, Refusal, TooLarge, human_size, read_zip, skipped_summary,
+                          walk_folder)
 
 MAX_PACKAGE_DEPTH = 2   # the package folder may sit at most this many folders deep
 
@@ -93,14 +92,32 @@ def _similar(expected: str, candidates: list[Entry]) -> Entry | None:
 
 
 def _rank_package_dirs(entries: list[Entry], config: AssignmentConfig) -> list[tuple[str, ...]]:
-    """Candidate package folders, best first: most student files, shallowest, package-named."""
+    """Candidate package folders, best first. The rule when an upload holds several copies:
+    the folder with the most of the student files; among equals, one named like the package
+    (`backprop/`) before loose files; then the shallowest; then by name."""
     counts: dict[tuple[str, ...], int] = {}
     for e in entries:
         folder = e.parts[:-1]
         if len(folder) <= MAX_PACKAGE_DEPTH and e.name in config.student_files:
             counts[folder] = counts.get(folder, 0) + 1
-    order = sorted(counts, key=lambda d: (-counts[d], len(d), bool(d) and d[-1] != config.package, d))
+    order = sorted(counts, key=lambda d: (-counts[d], not d or d[-1] != config.package, len(d), d))
     return order or [()]
+
+
+def _copies_note(entries: list[Entry], picks: dict[str, Entry], config: AssignmentConfig,
+                 primary: tuple[str, ...]) -> str:
+    """A note naming the copy graded and the other copies of the student files ("" if none)."""
+    chosen = {id(e) for e in picks.values()}
+    others = [e for e in entries if e.name in config.student_files and id(e) not in chosen
+              and len(e.parts) - 1 <= MAX_PACKAGE_DEPTH]
+    if not others:
+        return ""
+    where = "/".join(primary) + "/" if primary else "the top level"
+    shown = ", ".join(f"`{e.origin}`" for e in others[:8]) + (
+        f" and {len(others) - 8} more" if len(others) > 8 else "")
+    return (f"Your upload holds more than one copy of the homework's files: the copy in `{where}` "
+            f"was graded (the folder with the most of them, a `{config.package}/` folder first); "
+            f"ignored: {shown}.")
 
 
 def _locate(entries: list[Entry], config: AssignmentConfig) -> tuple[dict[str, Entry], list[str]]:
@@ -118,6 +135,9 @@ def _locate(entries: list[Entry], config: AssignmentConfig) -> tuple[dict[str, E
                     notes.append(f"`{picks[name].origin}` was taken from a different folder than "
                                  f"your other files (`{'/'.join(primary) or 'the top level'}`)")
                 break
+    copies = _copies_note(entries, picks, config, primary)
+    if copies:
+        notes.append(copies)
     base = primary[:-1] if primary and primary[-1] == config.package else primary
     extra_dirs = [base, primary] + [d for d in ranked if d not in (base, primary)] + [()]
     for name in config.extra_files:
@@ -179,19 +199,21 @@ def _copy_provided(provided: Path | None, config: AssignmentConfig, pkg: Path) -
     return problems
 
 
-def gather(submission: Path, config: AssignmentConfig) -> tuple[list[Entry], list[Refusal]]:
-    """All entries of a submission folder or zip, zips within two folders of the top unpacked."""
+def gather(submission: Path, config: AssignmentConfig,
+           skipped: list | None = None) -> tuple[list[Entry], list[Refusal]]:
+    """All entries of a submission folder or zip, zips within two folders of the top unpacked;
+    the names of the litter set aside go to `skipped` (engine.unzip)."""
     limits = config.limits
     submission = Path(submission)
     if submission.is_symlink() or not submission.exists():
         return [], [Refusal((), str(submission.name), "does not exist or is a link")]
     if submission.is_file():
-        return read_zip(submission, (submission.name,), limits)
-    entries, refused = walk_folder(submission, limits)
+        return read_zip(submission, (submission.name,), limits, skipped)
+    entries, refused = walk_folder(submission, limits, skipped)
     loose: list[Entry] = []
     for e in entries:
         if e.name.lower().endswith(".zip") and len(e.parts) <= 2:
-            inner, bad = read_zip(submission.joinpath(*e.parts), e.parts, limits)
+            inner, bad = read_zip(submission.joinpath(*e.parts), e.parts, limits, skipped)
             loose_paths = {x.parts for x in entries}
             loose.extend(x for x in inner if x.parts not in loose_paths)
             refused.extend(bad)
@@ -207,8 +229,11 @@ def intake(submission: str | Path, config: AssignmentConfig, provided: str | Pat
     _mkdir(dest)
     pkg = dest / config.package
     _mkdir(pkg)
-    entries, refused = gather(Path(submission), config)
+    skipped: list[str] = []
+    entries, refused = gather(Path(submission), config, skipped)
     picks, notes = _locate(entries, config)
+    if skipped_summary(skipped):
+        notes.append(skipped_summary(skipped))
     report = IntakeReport(root=str(dest.resolve()), package=config.package,
                           student_files=list(config.student_files),
                           extra_files=list(config.extra_files), notes=notes)
@@ -223,8 +248,9 @@ def intake(submission: str | Path, config: AssignmentConfig, provided: str | Pat
             too_large[name] = (f"`{entry.origin}` is {human_size(entry.size)}; files over "
                                f"{human_size(config.limits.max_file_bytes)} are not accepted.")
             continue
-        except (OSError, zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
-            too_large[name] = f"`{entry.origin}` could not be read ({type(exc).__name__})."
+        except Exception as exc:   # noqa: BLE001 - whatever the archive does, this file only
+            too_large[name] = (f"`{entry.origin}` could not be read ({type(exc).__name__}: "
+                               f"{str(exc)[:200]}).")
             continue
         _write(report.path(name), data)
         report.found[name] = entry.origin

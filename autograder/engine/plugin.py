@@ -34,7 +34,8 @@ Visible and hidden tests (nothing of a hidden test may reach what the student se
   `@visibility`, "visible" by default; a suite keeps its hidden folder's tests
   non-visible, see tests/test_suite_static.py). Every other test is hidden.
 - Every visible test runs before any hidden one (a stable sort at the end of
-  collection: the order within each group is pytest's). So the student's code sees
+  collection; within each group, tests that run no student code (no `sandbox` fixture,
+  no dependency: the quiz) come first, then pytest's order). So the student's code sees
   no hidden test's input before the last visible test has its outcome and output.
 - Between the last visible and the first hidden test the worker is replaced
   (`Sandbox.restart()`): what the worker printed until then, even after its test
@@ -351,10 +352,17 @@ class GradingPlugin:
                 "hide": getattr(fn, "__hide_errors__", None),
                 "board": (getattr(fn, "__leaderboard_column__", None),
                           getattr(fn, "__leaderboard_sort_order__", "desc"))}
-        # Every visible test first, in pytest's order, then the hidden ones (see the docstring).
-        items[:] = ([i for i in items if self._visible(i.nodeid)]
-                    + [i for i in items if not self._visible(i.nodeid)])
+        # Every visible test first, then the hidden ones (see the docstring); within each, the
+        # tests that run no student code (no `sandbox` fixture, no dependency) before the others,
+        # so that a submission that eats the time budget cannot cost them; else pytest's order.
+        items[:] = sorted(items, key=lambda i: (not self._visible(i.nodeid),
+                                                not self._runs_no_student_code(i)))
         self._check_dependencies()
+
+    def _runs_no_student_code(self, item) -> bool:
+        rec = self.records.get(item.nodeid)
+        return ("sandbox" not in getattr(item, "fixturenames", ("sandbox",))
+                and rec is not None and not rec.depends_on)
 
     def _visible(self, nodeid: str) -> bool:
         rec = self.records.get(nodeid)

@@ -139,6 +139,14 @@ def _intake_section(report: Any) -> str:
     return "\n".join(lines)
 
 
+def display_order(rec: TestRecord) -> tuple:
+    """Visible tests first, then the others; within each, by test number read as numbers
+    ("1.9" before "1.10"); tests without a number last, in their own order (a stable sort)."""
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
+                  for p in str(rec.number or "").split(".") if p)
+    return (rec.visibility != "visible", not parts, parts)
+
+
 def build_results(records: list[TestRecord], *, mode: str, intake: Any = None,
                   execution_time: float = 0.0, notices: list[str] = (),
                   staff: dict | None = None) -> dict:
@@ -149,7 +157,7 @@ def build_results(records: list[TestRecord], *, mode: str, intake: Any = None,
     see (the top-level extra_data, which Gradescope never shows students).
     """
     tests, board = [], []
-    for rec in records:
+    for rec in sorted(records, key=display_order):
         output = rec.output
         if not rec.passed and rec.depends_on:
             output = _dependency_prefix(rec, records) + output
@@ -176,10 +184,12 @@ def build_results(records: list[TestRecord], *, mode: str, intake: Any = None,
     return results
 
 
-def crash_results(instructor_text: str, execution_time: float = 0.0) -> dict:
-    """Score 0, a neutral message, and `instructor_text` in a hidden entry."""
+def crash_results(instructor_text: str, execution_time: float = 0.0,
+                  student_text: str = NEUTRAL_CRASH) -> dict:
+    """Score 0, `student_text` (by default a neutral message), and `instructor_text` in a
+    hidden entry."""
     return {"score": 0.0, "execution_time": round(float(execution_time), 3),
-            "output": NEUTRAL_CRASH, "output_format": "md", "stdout_visibility": "hidden",
+            "output": student_text, "output_format": "md", "stdout_visibility": "hidden",
             "tests": [{"name": "Autograder error (instructors only)", "score": 0.0,
                        "max_score": 0.0, "status": "failed", "visibility": "hidden",
                        "output": fenced(clean_text(instructor_text, MAX_TEST_OUTPUT - 20)),

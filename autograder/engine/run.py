@@ -31,6 +31,11 @@ from engine.session import (SessionSpec, make_plugin, make_work_dir, prepare, re
                             worker_python)
 from engine.plugin import run_suite
 
+INTAKE_TOO_SLOW = ("Reading your upload took longer than the grader's time limit, so nothing was "
+                   "graded. Upload only the homework's files (the `backprop/` folder and the two "
+                   ".toml files), not a whole folder with environments or data.")
+
+
 class OnceWriter:
     """Writes results.json at most once, from whichever thread gets there first."""
 
@@ -75,31 +80,38 @@ def grade_submission(root: Path, sandbox_options: dict, writer: OnceWriter, star
     spec = SessionSpec(config=config, submission=root / "submission", work=work, mode="gradescope",
                        provided=source / "provided", solution=solution if solution.is_dir() else None,
                        sandbox_options=sandbox_options, verbose=True)
+    limits = config.limits
+    state: dict = {}   # what the watchdog can report from: the intake report, then the plugin
+
+    def on_deadline() -> None:
+        print("[grader] hard deadline reached: writing what is known", flush=True)
+        sweep_worker(lease)
+        if "plugin" in state:
+            writer.write(lambda: results_of(spec, state["plugin"], state["report"], started),
+                         started)
+        else:   # still reading the upload: nothing was graded
+            writer.write(lambda: crash_results("the hard deadline passed during intake",
+                                               time.monotonic() - started, INTAKE_TOO_SLOW),
+                         started)
+        shutil.rmtree(work, ignore_errors=True)
+        os._exit(0)
+
+    # armed before intake: reading an upload is bounded by the same deadline as the tests
+    watchdog = threading.Timer(
+        max(0.0, started + limits.hard_deadline_seconds - time.monotonic()), on_deadline)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        report = prepare(spec)
-        limits = config.limits
-        plugin = make_plugin(spec, report, started + limits.time_budget_seconds,
-                             log=lambda m: print(m, flush=True))
-
-        def on_deadline() -> None:
-            print("[grader] hard deadline reached: writing what is known", flush=True)
-            sweep_worker(lease)
-            writer.write(lambda: results_of(spec, plugin, report, started), started)
-            shutil.rmtree(work, ignore_errors=True)
-            os._exit(0)
-
-        watchdog = threading.Timer(
-            max(0.0, started + limits.hard_deadline_seconds - time.monotonic()), on_deadline)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            code = run_suite(plugin, verbose=True)
-            print(f"[grader] pytest exited with code {code}", flush=True)
-            sweep_worker(lease)
-            writer.write(lambda: results_of(spec, plugin, report, started), started)
-        finally:
-            watchdog.cancel()
+        state["report"] = prepare(spec)
+        state["plugin"] = plugin = make_plugin(spec, state["report"],
+                                               started + limits.time_budget_seconds,
+                                               log=lambda m: print(m, flush=True))
+        code = run_suite(plugin, verbose=True)
+        print(f"[grader] pytest exited with code {code}", flush=True)
+        sweep_worker(lease)
+        writer.write(lambda: results_of(spec, plugin, state["report"], started), started)
     finally:
+        watchdog.cancel()
         shutil.rmtree(work, ignore_errors=True)
 
 

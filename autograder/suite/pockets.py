@@ -22,6 +22,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from engine.studentfiles import StudentFileError, read_toml_tables
+
 DATASETS = ("diagonal_band", "one_pocket", "four_gaussians", "two_pockets")
 KEYS = ("learning_rate", "epochs", "batch_size", "init", "seed")
 SUITE = Path(__file__).resolve().parent
@@ -78,13 +80,14 @@ def validate_table(name, table, bounds, n_train):
 
 
 def read_hyperparams(path):
-    """The parsed file, or raise AssertionError with a message saying why it cannot be read."""
+    """(the tables that could be read, {table: why it could not}) of the student's file, read
+    table by table (engine.studentfiles: a byte-order mark and CRLF or CR line ends are fine;
+    a bad table costs its own dataset only). Raises AssertionError with a message when the file
+    cannot be read at all."""
     try:
-        return load_toml(path)
-    except OSError as exc:
-        raise AssertionError(f"hyperparams.toml cannot be read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise AssertionError(f"hyperparams.toml is not valid TOML: {exc}") from None
+        return read_toml_tables(path, "hyperparams.toml")
+    except StudentFileError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def read_csv(path):
@@ -193,10 +196,13 @@ def run_dataset(student, submission_root, hyperparams_path, name):
     data_dir = Path(submission_root) / "backprop" / "datasets"
     X, y = read_csv(data_dir / f"{name}_train.csv")
     try:
-        table = read_hyperparams(hyperparams_path).get(name)
+        doc, broken = read_hyperparams(hyperparams_path)
     except AssertionError as exc:
         return Trained(name, error=str(exc))
-    settings, problems = validate_table(name, table, bounds, len(y))
+    if name in broken or "" in broken:   # its table, or what comes before any table
+        return Trained(name, error=f"- {broken.get(name) or broken['']}\n\nThe autograder did "
+                                   "not train this dataset; fix hyperparams.toml first.")
+    settings, problems = validate_table(name, doc.get(name), bounds, len(y))
     if problems:
         return Trained(name, error="\n".join(f"- {p}" for p in problems)
                        + "\n\nThe autograder did not train this dataset; fix hyperparams.toml first.")

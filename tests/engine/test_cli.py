@@ -119,6 +119,29 @@ def test_watchdog_writes_results_at_the_hard_deadline(tmp_path):
     pytest.fail("the engine never started a test within a 64 s budget")
 
 
+def test_the_watchdog_covers_intake_too(tmp_path):
+    """An intake that never ends (here: made to sleep) still gets a results.json at the hard
+    deadline, with a message for the student, because the watchdog is armed before intake."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "assignment.toml").write_text(
+        '[assignment]\npackage = "p"\nstudent_files = ["a.py"]\n'
+        '[limits]\ntime_budget_seconds = 1\nhard_deadline_seconds = 2\n')
+    (suite / "test_a.py").write_text("def test_a():\n    pass\n")
+    root = fake_root(tmp_path, suite, {"a.py": "A = 1\n"})
+    code = ("import sys, time, engine.run as run\n"
+            "run.prepare = lambda spec: time.sleep(600)\n"
+            "sys.exit(run.main(sys.argv[1:]))\n")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code, "--root", str(root)], cwd=AUTOGRADER,
+                          capture_output=True, text=True, timeout=300)
+    assert time.monotonic() - started < 300 and proc.returncode == 0, proc.stdout + proc.stderr
+    assert "hard deadline reached" in proc.stdout
+    res = read_results(root)
+    assert res["score"] == 0 and res["output"] == engine_run.INTAKE_TOO_SLOW
+    assert "during intake" in res["tests"][0]["output"]
+
+
 def test_run_autograder_falls_back_when_the_engine_cannot_start(tmp_path):
     root = fake_root(tmp_path, OUTCOMES, {})  # source/ has no engine/: `python -m engine.run` fails
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,

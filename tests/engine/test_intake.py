@@ -122,7 +122,8 @@ def test_junk_is_ignored(tmp_path, config, provided):
                   "pkg/.ipynb_checkpoints/losses-checkpoint.py": "DECOY"})
     report = run(tmp_path, config, provided, write_tree(tmp_path / "sub", files))
     assert_complete(report, tmp_path / "out")
-    assert report.notes == []
+    assert report.notes == ["Skipped as not part of the homework: `.DS_Store`, "
+                            "`.ipynb_checkpoints`, `__MACOSX`, `__pycache__`"]
     assert not any("DECOY" in p.read_text() for p in (tmp_path / "out").rglob("*.py"))
 
 
@@ -249,3 +250,98 @@ def test_config_errors_name_the_key(tmp_path, text, error):
     (tmp_path / "assignment.toml").write_text(text)
     with pytest.raises(ConfigError, match=error):
         load_config(tmp_path)
+
+
+# ------------------------------------------------------------------ uploads of a whole folder
+
+def _with_method(path: Path, member: str, method: int) -> None:
+    """Rewrite the compression method of `member` (stored) in both its headers, as an archiver
+    that used PPMd or Deflate64 would have written it."""
+    data = bytearray(path.read_bytes())
+    name = member.encode()
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        at = data.find(signature + b"")
+        while at != -1:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if data[name_at:name_at + len(name)] == name:
+                data[at + offset:at + offset + 2] = method.to_bytes(2, "little")
+            at = data.find(signature, at + 4)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("method, label", [(98, "PPMd"), (9, "Deflate64")])
+def test_a_member_compressed_in_a_way_zipfile_cannot_read_costs_that_file_only(
+        tmp_path, config, provided, method, label):
+    zpath = tmp_path / "up.zip"
+    with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, data in layout("pkg/", "").items():
+            zf.writestr(name, data)
+    _with_method(zpath, "hyperparams.toml", method)
+    report = run(tmp_path, config, provided, zpath)
+    assert sorted(report.found) == ["losses.py", "modules.py"]
+    assert report.missing["hyperparams.toml"] == (
+        f"`hyperparams.toml` could not be used: `hyperparams.toml (in up.zip)` is compressed with "
+        f"method {method} ({label}), which cannot be read; zip it again with the standard "
+        "Deflate method.")
+
+
+def test_environments_and_caches_are_skipped_before_anything_is_counted(tmp_path, config,
+                                                                        provided):
+    files = layout("hw/pkg/", "hw/")
+    for i in range(60):   # more than the zip's member limit (30), all litter
+        files[f"hw/.venv/lib/site-packages/m{i}.py"] = "x"
+        files[f"hw/env{i % 2}/lib/python3.11/m{i}.py"] = "x"
+    files["hw/env0/pyvenv.cfg"] = files["hw/env1/pyvenv.cfg"] = "home = /usr/bin\n"
+    files["hw/node_modules/a.js"] = "x"
+    report = run(tmp_path, config, provided, make_zip(tmp_path / "all.zip", files))
+    assert_complete(report, tmp_path / "out")
+    assert report.notes == ["Skipped as not part of the homework: `.venv`, `env0`, "
+                            "`env1`, `node_modules`"]
+    folder = tmp_path / "folder"
+    write_tree(folder, files)
+    report = intake(folder, config, provided, tmp_path / "out2")
+    assert report.missing == {} and report.notes == report.notes[:1]
+    assert report.notes[0].startswith("Skipped as not part of the homework: `.venv`")
+
+
+def test_the_homework_is_found_first_in_an_upload_of_many_files(tmp_path, config, provided):
+    files = layout("hw/pkg/", "hw/")
+    files.update({f"hw/data/{i // 100}/{i}.txt": "x" for i in range(6000)})   # > the walk's 5000
+    report = intake(write_tree(tmp_path / "sub", files), config, provided, tmp_path / "out")
+    assert report.missing == {} and sorted(report.found) == ["hyperparams.toml", "losses.py",
+                                                             "modules.py"]
+    assert report.problems == ["`your submission` has more than 5000 files and folders; the "
+                               "deepest were not looked at"]
+
+
+def test_names_of_65000_characters_are_skipped_in_linear_time(tmp_path, provided):
+    import time
+    suite = tmp_path / "big-suite"
+    suite.mkdir()
+    (suite / "assignment.toml").write_text(CONFIG.replace("max_upload_bytes = 100000",
+                                                          "max_upload_bytes = 2000000"))
+    config = load_config(suite)
+    zpath = tmp_path / "names.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for name, data in layout("pkg/", "").items():
+            zf.writestr(name, data)
+        for i in range(5):
+            zf.writestr(" " * 65000 + f"{i}modules.py", "x")
+    started = time.process_time()
+    report = run(tmp_path, config, provided, zpath)
+    assert report.missing == {}
+    assert report.notes == ["Skipped as not part of the homework: `" + " " * 37 + "...`"]
+    assert time.process_time() - started < 5.0   # quadratic matching took minutes per name
+
+
+def test_with_two_copies_the_package_folder_is_graded_and_the_output_says_so(tmp_path, config,
+                                                                             provided):
+    files = {"pkg/modules.py": "M = 1\n", "pkg/losses.py": "L = 2\n", "hyperparams.toml": "a=1\n",
+             "modules.py": "STALE\n", "losses.py": "STALE\n"}   # drafts loose at the top
+    report = run(tmp_path, config, provided, write_tree(tmp_path / "sub", files))
+    assert report.found == {"modules.py": "pkg/modules.py", "losses.py": "pkg/losses.py",
+                            "hyperparams.toml": "hyperparams.toml"}
+    assert "Your upload holds more than one copy of the homework's files: the copy in `pkg/` " \
+           "was graded" in report.notes[0]
+    assert report.notes[0].endswith("ignored: `losses.py`, `modules.py`.")
+    assert "STALE" not in (tmp_path / "out" / "pkg" / "modules.py").read_text()

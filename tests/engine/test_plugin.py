@@ -242,7 +242,8 @@ print(json.dumps({"results": results, "run_order": plugin.run_order, "logs": log
 """
 
 
-def run_isolation(tmp_path: Path, drop=(), oom: str = "real", conftest_extra: str = "") -> dict:
+def run_isolation(tmp_path: Path, drop=(), oom: str = "real", conftest_extra: str = "",
+                  add=None) -> dict:
     """Grade the spy submission with a copy of the isolation suite (without the files in `drop`)
     in this machine's conditions (oom="real") or as if every SIGKILL came with an OOM kill
     (oom="rising"). Returns results, run_order (node ids) and the plugin's log lines, plus
@@ -254,6 +255,8 @@ def run_isolation(tmp_path: Path, drop=(), oom: str = "real", conftest_extra: st
     if conftest_extra:
         with open(suite / "conftest.py", "a") as f:
             f.write(conftest_extra)
+    for rel, text in (add or {}).items():   # more test modules
+        (suite / rel).write_text(text)
     proc = subprocess.run([sys.executable, "-c", RUN_PLUGIN, str(suite),
                            str(ISOLATION / "submission"), oom, "part" if drop else "whole"],
                           cwd=AUTOGRADER, capture_output=True, text=True, timeout=300)
@@ -433,3 +436,27 @@ def test_memory_text_names_the_limit_and_the_test():
         '**Your code used more than 412 MB during test 5.1 "gradient of sin [x]"')
     assert "operating system" in memory_text(1 << 30, None, "t", "SIGKILL")
     assert "during test \"t\"" in memory_text(None, None, "t", "MemoryError")
+
+
+FREE_TEST = """from gradescope_utils.autograder_utils.decorators import number, visibility, weight
+
+
+@weight(1)
+@number("{number}")
+@visibility("{visibility}")
+def test_runs_no_student_code():
+    \"\"\"like the quiz: no sandbox\"\"\"
+    assert True
+"""
+
+
+def test_tests_that_run_no_student_code_come_first_in_their_group(tmp_path):
+    out = run_isolation(tmp_path, add={
+        "public/test_zz_free.py": FREE_TEST.format(number="9.1", visibility="visible"),
+        "hidden/test_zz_free.py": FREE_TEST.format(number="9.2", visibility="hidden")})
+    order = out["run_order"]
+    assert order[0].endswith("public/test_zz_free.py::test_runs_no_student_code"), order
+    first_hidden = next(i for i, key in enumerate(order) if "hidden/" in key)
+    assert order[first_hidden].endswith("hidden/test_zz_free.py::test_runs_no_student_code")
+    assert all("hidden/" in key for key in order[first_hidden:])
+    assert out["by_number"]["9.1"]["status"] == out["by_number"]["9.2"]["status"] == "passed"

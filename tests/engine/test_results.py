@@ -152,3 +152,16 @@ def test_summary_says_when_the_later_tests_are_shown():
     assert "shown after the due date or when grades are published" in text
     only_due = build_results(records[:2], mode="gradescope")["output"]
     assert "shown after the due date." in only_due and "published" not in only_due
+
+
+def test_results_list_visible_tests_first_in_number_order():
+    records = [_rec("m::h2", 1, 1, "passed", visibility="hidden", number="5.2"),
+               _rec("m::v10", 1, 1, "passed", number="1.10"),
+               _rec("m::free", 1, 1, "passed", number=None),
+               _rec("m::h1", 1, 1, "passed", visibility="after_due_date", number="1.1"),
+               _rec("m::v9", 1, 1, "passed", number="1.9"),
+               _rec("m::v2", 1, 1, "passed", number="2.1")]
+    tests = build_results(records, mode="gradescope")["tests"]
+    assert [(t.get("number"), t["visibility"]) for t in tests] == [
+        ("1.9", "visible"), ("1.10", "visible"), ("2.1", "visible"), (None, "visible"),
+        ("1.1", "after_due_date"), ("5.2", "hidden")]
