@@ -494,10 +494,9 @@ def namespace_layer(user: WorkerUser | None, limits: WorkerLimits) -> str:
     "off: <why>" (`engine.namespaces`)."""
     if not limits.namespaces:
         return "off: turned off by the grader (WorkerLimits.namespaces=False)"
-    if user is None:
-        why = namespaces.available() or "the worker runs as the grader's own user"
-    else:
-        why = namespaces.available()
+    why = namespaces.available()
+    if not why and user is None:
+        why = "the worker runs as the grader's own user"
     return f"off: {why}" if why else namespaces.SUMMARY
 
 
@@ -510,6 +509,8 @@ def start_worker(*, python: str, submission_dir: str, packages: tuple,
     A worker that exits before its hello in its namespaces (a container that allows unshare
     but not some mount, say) is started again without them, the layer then "off: <why>".
     """
+    if not os.access(python, os.X_OK):   # said here: a wrapped start would only exit 127
+        raise WorkerFailure(f"cannot start the worker interpreter {python}: not an executable file")
     options = dict(python=python, submission_dir=submission_dir, packages=packages, user=user,
                    limits=limits, output=output, start_timeout=start_timeout)
     layer = namespace_layer(user, limits)
@@ -540,11 +541,6 @@ def _spawn(*, python: str, submission_dir: str, packages: tuple, user: WorkerUse
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
     out_r, out_w = os.pipe()
-    if not os.access(python, os.X_OK):   # said here: a wrapped start would only exit 127
-        for fd in (req_r, req_w, resp_r, resp_w, out_r, out_w):
-            os.close(fd)
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise WorkerFailure(f"cannot start the worker interpreter {python}: not an executable file")
     command = [python, "-I", "-B", "-u", "-c", BOOTSTRAP, str(req_r), str(resp_w)]
     if user is None:
         extra = {}

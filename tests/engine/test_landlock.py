@@ -24,21 +24,13 @@ import numpy as np
 import pytest
 
 from engine import landlock
-from engine.identity import leased_user
 from engine.remote import RemoteError, Sandbox
-from engine.sandbox import _check_hello, ensure_worker_python, make_tree_readable
+from engine.sandbox import _check_hello, make_tree_readable
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKEPKG = Path(__file__).resolve().parent / "fixtures" / "fakepkg"
 TEST_USER = os.environ.get("ENGINE_TEST_WORKER_USER") or None
 SOLUTION_FILE = ROOT / "solution" / "backprop" / "__init__.py"
-
-
-@pytest.fixture(scope="module")
-def worker_python():
-    requirements = (ROOT / "requirements.txt").read_text().splitlines()
-    with leased_user(TEST_USER) as user:
-        return ensure_worker_python(requirements, user=user)
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from engine import namespaces
-from engine.identity import leased_user
 from engine.remote import RemoteError, Sandbox, WorkerFailure
-from engine.sandbox import (WorkerLimits, ensure_worker_python, list_processes,
+from engine.sandbox import (WorkerLimits, list_processes,
                             make_tree_readable, namespace_layer)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,13 +27,6 @@ IS_ROOT = os.geteuid() == 0
 SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")   # where any user may write
 WHY_NOT = namespaces.available()
 needs_namespaces = pytest.mark.skipif(bool(WHY_NOT), reason=f"namespaces off here: {WHY_NOT}")
-
-
-@pytest.fixture(scope="module")
-def worker_python():
-    requirements = (ROOT / "requirements.txt").read_text().splitlines()
-    with leased_user(TEST_USER) as user:
-        return ensure_worker_python(requirements, user=user)
 
 
 def copy_of_fakepkg(parent: Path) -> Path:

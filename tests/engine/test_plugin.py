@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.discover import discover_module
-from engine.plugin import memory_failure, memory_text
+from engine.memory import memory_failure, memory_text
 from engine.remote import CallTimeout, RemoteError, WorkerFailure
 from engine.results import validate
 

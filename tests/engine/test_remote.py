@@ -18,20 +18,11 @@ import pytest
 
 from engine.remote import (Attr, Call, CallTimeout, Func, Ref, RemoteError, Sandbox, StaleRef,
                            WorkerFailure)
-from engine.identity import leased_user
-from engine.sandbox import ensure_worker_python, make_tree_readable
+from engine.sandbox import make_tree_readable
 
-ROOT = Path(__file__).resolve().parents[2]
 FAKEPKG = Path(__file__).resolve().parent / "fixtures" / "fakepkg"
 TEST_USER = os.environ.get("ENGINE_TEST_WORKER_USER") or None
 CPUS_AT_IMPORT = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
-
-
-@pytest.fixture(scope="module")
-def worker_python():
-    requirements = (ROOT / "requirements.txt").read_text().splitlines()
-    with leased_user(TEST_USER) as user:
-        return ensure_worker_python(requirements, user=user)
 
 
 @pytest.fixture(scope="module")

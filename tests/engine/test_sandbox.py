@@ -34,13 +34,6 @@ SHADOWS = {"sitecustomize.py": TAKEOVER, "usercustomize.py": TAKEOVER, "conftest
            "evil.pth": TAKEOVER.replace("\n", "; ") + "\n"}
 
 
-@pytest.fixture(scope="module")
-def worker_python():
-    requirements = (ROOT / "requirements.txt").read_text().splitlines()
-    with leased_user(TEST_USER) as user:
-        return ensure_worker_python(requirements, user=user)
-
-
 def _forge_stale_bytecode(package: Path, python: str) -> None:
     """fakepkg/shadow.py says 'fresh', but its __pycache__ holds a valid-looking 'stale' version."""
     source = package / "shadow.py"
