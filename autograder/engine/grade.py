@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from engine.config import AssignmentConfig, ConfigError, load_config
+from engine.escape import markdown_to_text, terminal_output
 from engine.plugin import GradingPlugin, run_suite
 from engine.results import build_results, write_results
 from engine.identity import lease_worker
@@ -40,7 +41,7 @@ def _natural(number: str | None) -> tuple:
 
 def _message_lines(output: str) -> list[str]:
     """The first few meaningful lines of a Markdown message, without fences or emphasis."""
-    lines = [ln.strip() for ln in output.splitlines()]
+    lines = [ln.strip() for ln in markdown_to_text(output).splitlines()]
     lines = [re.sub(r"\*\*", "", ln) for ln in lines if ln and not ln.startswith("```")]
     return lines[:MESSAGE_LINES]
 
@@ -71,7 +72,7 @@ def format_intake(results: dict) -> str:
     start = text.find("**Problems")
     if start < 0:
         start = text.find("**Notes")
-    return re.sub(r"\*\*", "", text[start:]).strip() if start >= 0 else ""
+    return markdown_to_text(re.sub(r"\*\*", "", text[start:])).strip() if start >= 0 else ""
 
 
 def list_suite(config: AssignmentConfig, public_only: bool) -> dict:
@@ -98,6 +99,11 @@ def format_listing(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with terminal_output():   # what is printed may repeat the student's text
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.grade", description=__doc__.splitlines()[0])
     parser.add_argument("--submission", help="folder or zip to grade")
     parser.add_argument("--list", action="store_true", help="list the suite's tests, run none")

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from engine.config import AssignmentConfig, load_config
+from engine.escape import code
 from engine.unzip import (Entry, Refusal, TooLarge, human_size, read_zip, skipped_summary,
                           walk_folder)
 
@@ -113,9 +114,9 @@ def _copies_note(entries: list[Entry], picks: dict[str, Entry], config: Assignme
     if not others:
         return ""
     where = "/".join(primary) + "/" if primary else "the top level"
-    shown = ", ".join(f"`{e.origin}`" for e in others[:8]) + (
+    shown = ", ".join(code(e.origin) for e in others[:8]) + (
         f" and {len(others) - 8} more" if len(others) > 8 else "")
-    return (f"Your upload holds more than one copy of the homework's files: the copy in `{where}` "
+    return (f"Your upload holds more than one copy of the homework's files: the copy in {code(where)} "
             f"was graded (the folder with the most of them, a `{config.package}/` folder first); "
             f"ignored: {shown}.")
 
@@ -132,8 +133,8 @@ def _locate(entries: list[Entry], config: AssignmentConfig) -> tuple[dict[str, E
             if folder + (name,) in by_path:
                 picks[name] = by_path[folder + (name,)]
                 if folder != primary:
-                    notes.append(f"`{picks[name].origin}` was taken from a different folder than "
-                                 f"your other files (`{'/'.join(primary) or 'the top level'}`)")
+                    notes.append(f"{code(picks[name].origin)} was taken from a different folder than "
+                                 f"your other files ({code('/'.join(primary)) if primary else 'the top level'})")
                 break
     copies = _copies_note(entries, picks, config, primary)
     if copies:
@@ -161,9 +162,9 @@ def _missing_message(name: str, config: AssignmentConfig, pool: list[Entry],
     if twin is not None:
         pool.remove(twin)
         if twin.name == name:
-            return (f"`{name}` was found only as `{twin.origin}`, which is nested too deeply; "
+            return (f"`{name}` was found only as {code(twin.origin)}, which is nested too deeply; "
                     f"put it {where}.")
-        return f"`{name}` was not found, but there is `{twin.origin}`: rename it to `{name}`."
+        return f"`{name}` was not found, but there is {code(twin.origin)}: rename it to `{name}`."
     return f"`{name}` was not found in your submission; upload it {where}."
 
 
@@ -245,11 +246,11 @@ def intake(submission: str | Path, config: AssignmentConfig, provided: str | Pat
         try:
             data = entry.read()
         except TooLarge:
-            too_large[name] = (f"`{entry.origin}` is {human_size(entry.size)}; files over "
+            too_large[name] = (f"{code(entry.origin)} is {human_size(entry.size)}; files over "
                                f"{human_size(config.limits.max_file_bytes)} are not accepted.")
             continue
         except Exception as exc:   # noqa: BLE001 - whatever the archive does, this file only
-            too_large[name] = (f"`{entry.origin}` could not be read ({type(exc).__name__}: "
+            too_large[name] = (f"{code(entry.origin)} could not be read ({type(exc).__name__}: "
                                f"{str(exc)[:200]}).")
             continue
         _write(report.path(name), data)
@@ -277,12 +278,12 @@ def _ignored_notes(entries: list[Entry], picks: dict[str, Entry], config: Assign
     notes = []
     for e in entries:
         if (e.parts[:-1] not in folders or e in picks.values() or not e.name.endswith(".py")
-                or f"`{e.origin}`" in said):
+                or code(e.origin) in said):
             continue
         if any(Path(e.name).match(p) for p in config.provided_files):
-            notes.append(f"`{e.origin}` is ignored: the grader uses its own copy")
+            notes.append(f"{code(e.origin)} is ignored: the grader uses its own copy")
         else:
-            notes.append(f"`{e.origin}` is not one of the assignment's files and is not graded")
+            notes.append(f"{code(e.origin)} is not one of the assignment's files and is not graded")
     return notes
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine.results import fenced
+from engine.escape import block, code
 
 MAX_TRACEBACK_LINES = 25
 
@@ -44,10 +44,17 @@ def describe_remote(exc: BaseException) -> str:
     type_name = getattr(exc, "type_name", "Exception")
     message = str(getattr(exc, "message", "") or "")
     if type_name == "NotImplementedError":
-        return "Not implemented yet" + (f": {message}" if message else ".")
-    text = f"Your code raised `{type_name}`" + (f": {message}" if message else ".")
+        return "Not implemented yet" + (f": {_quoted(message)}" if message else ".")
+    text = f"Your code raised {code(type_name, 200)}" + (f": {_quoted(message)}" if message else ".")
     tb = getattr(exc, "traceback_text", "") or ""
-    return text + ("\n\n" + fenced(_tail(tb)) if tb.strip() else "")
+    return text + ("\n\n" + block(_tail(tb)) if tb.strip() else "")
+
+
+def _quoted(message: str) -> str:
+    """A message from the student's code: one short line as text (engine.escape's exit makes
+    its markup inert), anything longer in a code block."""
+    one_line = "\n" not in message.strip() and len(message) <= 300
+    return message.strip() if one_line else "\n\n" + block(message, 4000)
 
 
 def describe(exc: BaseException, excinfo: Any = None, when: str = "call") -> str:
@@ -67,7 +74,7 @@ def describe(exc: BaseException, excinfo: Any = None, when: str = "call") -> str
         if message:
             return message
         statement = _first_line_of_assert(excinfo) if excinfo is not None else ""
-        return "A check failed" + (f":\n\n{fenced(statement)}" if statement else ".")
+        return "A check failed" + (f":\n\n{block(statement)}" if statement else ".")
     if isinstance(exc, (pytest.fail.Exception, pytest.skip.Exception)):
         return str(getattr(exc, "msg", None) or exc).strip() or "The test failed."
     message = str(exc).strip()

@@ -75,7 +75,8 @@ from engine.discover import StaticDiscoveryError, discover_module
 from engine.isolation import IsolationLog
 from engine.memory import memory_failure, memory_text
 from engine.messages import describe
-from engine.results import TestRecord, clean_text, fenced, matches
+from engine.escape import block, plain
+from engine.results import TestRecord, matches
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 BROKEN_SUITE = ("This test could not be run because of a problem in the autograder, not in your "
@@ -414,9 +415,9 @@ class GradingPlugin:
             return
         before = self._printed.get(nodeid)
         both = f"{before}\n{text}" if before else text
-        self._printed[nodeid] = clean_text(both, MAX_STUDENT_OUTPUT).strip()
+        self._printed[nodeid] = plain(both, MAX_STUDENT_OUTPUT).strip()
         base = self._base.setdefault(nodeid, rec.output)
-        rec.output = f"{base}\n\n**Your code printed:**\n\n{fenced(self._printed[nodeid])}"
+        rec.output = f"{base}\n\n**Your code printed:**\n\n{block(self._printed[nodeid])}"
 
     def _memory_failure(self, nodeid: str, exc: BaseException | None) -> str | None:
         """memory_failure() for test `nodeid`, with what changed since it started."""
@@ -439,7 +440,7 @@ class GradingPlugin:
         except Exception as exc:  # a dead worker has nothing more to say
             self.log(f"[grader] could not read the worker's output: {exc!r}")
             return ""
-        return clean_text(text, MAX_STUDENT_OUTPUT).strip()
+        return plain(text, MAX_STUDENT_OUTPUT).strip()
 
     def _update(self, item, call, report) -> bool:
         """Record a phase's report; True if the test ran out of memory (replace the worker)."""

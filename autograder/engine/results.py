@@ -16,10 +16,11 @@ import dataclasses
 import json
 import math
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from engine.escape import block, is_plain, markdown, plain
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "results.schema.json"
 MAX_TEST_OUTPUT = 20_000       # characters per test (Gradescope cuts at 100,000)
@@ -63,27 +64,6 @@ class TestRecord:
     @property
     def passed(self) -> bool:
         return self.outcome in ("passed", "xpassed") and self.score >= self.max_score
-
-
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def clean_text(text: str, limit: int) -> str:
-    """`text` made safe for JSON and Gradescope: valid UTF-8, no control characters, at most
-    `limit` characters (head and tail kept)."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    text = _CONTROL.sub("", text)
-    if len(text) > limit:
-        half = (limit - 40) // 2
-        text = text[:half] + "\n\n[... output cut ...]\n\n" + text[-half:]
-    return text
-
-
-def fenced(text: str) -> str:
-    """`text` as a Markdown code block whose fence cannot be closed by the text itself."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}\n{text.rstrip()}\n{fence}"
 
 
 def _points(x: float) -> float:
@@ -161,21 +141,21 @@ def build_results(records: list[TestRecord], *, mode: str, intake: Any = None,
         output = rec.output
         if not rec.passed and rec.depends_on:
             output = _dependency_prefix(rec, records) + output
-        entry = {"name": clean_text(rec.name, 1000), "score": _points(min(rec.score, rec.max_score)),
+        entry = {"name": plain(rec.name, 1000), "score": _points(min(rec.score, rec.max_score)),
                  "max_score": _points(rec.max_score),
                  "status": "passed" if rec.passed else "failed",
-                 "output": clean_text(output, MAX_TEST_OUTPUT), "output_format": "md",
-                 "visibility": rec.visibility, "tags": [str(t) for t in rec.tags]}
+                 "output": markdown(output, MAX_TEST_OUTPUT), "output_format": "md",
+                 "visibility": rec.visibility, "tags": [plain(str(t), 200) for t in rec.tags]}
         if rec.number is not None:
             entry["number"] = rec.number
         tests.append(entry)
         if rec.leaderboard is not None:
             column, value, order = rec.leaderboard
-            board.append({"name": str(column), "value": value, "order": order})
+            board.append({"name": plain(str(column), 200), "value": value, "order": order})
     top = "\n".join([_summary(records, mode), *notices]) + _intake_section(intake)
     results = {"score": _points(sum(t["score"] for t in tests)),
                "execution_time": round(float(execution_time), 3),
-               "output": clean_text(top, MAX_TOP_OUTPUT), "output_format": "md",
+               "output": markdown(top, MAX_TOP_OUTPUT), "output_format": "md",
                "test_output_format": "md", "stdout_visibility": "hidden", "tests": tests}
     if board:
         results["leaderboard"] = board
@@ -189,11 +169,25 @@ def crash_results(instructor_text: str, execution_time: float = 0.0,
     """Score 0, `student_text` (by default a neutral message), and `instructor_text` in a
     hidden entry."""
     return {"score": 0.0, "execution_time": round(float(execution_time), 3),
-            "output": student_text, "output_format": "md", "stdout_visibility": "hidden",
+            "output": markdown(student_text, MAX_TOP_OUTPUT), "output_format": "md",
+            "stdout_visibility": "hidden",
             "tests": [{"name": "Autograder error (instructors only)", "score": 0.0,
                        "max_score": 0.0, "status": "failed", "visibility": "hidden",
-                       "output": fenced(clean_text(instructor_text, MAX_TEST_OUTPUT - 20)),
+                       "output": markdown(block(instructor_text, MAX_TEST_OUTPUT - 100)),
                        "output_format": "md"}]}
+
+
+def _strings(value: Any, where: str = "top level"):
+    """(path, string) for every string in a JSON-like value, keys included."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{where}/{key}", str(key)
+            yield from _strings(item, f"{where}/{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{where}/{i}")
 
 
 def _schema() -> dict:
@@ -212,6 +206,10 @@ def validate(results: dict) -> str:
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "top level"
         raise ResultsError(f"{where}: {exc.message}") from exc
+    unsafe = [where for where, value in _strings(results) if not is_plain(value)]
+    if unsafe:
+        raise ResultsError(f"{unsafe[0]}: control, escape or bidirectional characters (every "
+                           "string must leave through engine.escape)")
     for i, test in enumerate(results.get("tests", [])):
         if test["score"] > test["max_score"] + 1e-9:
             raise ResultsError(f"tests/{i}: score {test['score']} exceeds max_score {test['max_score']}")

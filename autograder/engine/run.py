@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine.config import load_config
+from engine.escape import terminal_output
 from engine.results import crash_results, write_results
 from engine.identity import lease_worker
 from engine.session import (SessionSpec, make_plugin, make_work_dir, prepare, results_of,
@@ -116,6 +117,11 @@ def grade_submission(root: Path, sandbox_options: dict, writer: OnceWriter, star
 
 
 def main(argv: list[str] | None = None) -> int:
+    with terminal_output():   # what is printed may repeat the student's text
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     started = time.monotonic()
     parser = argparse.ArgumentParser(prog="python -m engine.run", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))

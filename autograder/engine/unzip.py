@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine.config import Limits
+from engine.escape import code
 
 JUNK_NAMES = frozenset({"__pycache__", ".DS_Store", "__MACOSX", ".ipynb_checkpoints", ".git",
                         ".idea", ".vscode", "Thumbs.db", "desktop.ini", ".pytest_cache",
@@ -68,7 +69,7 @@ class Refusal:
 
     @property
     def message(self) -> str:
-        return f"`{self.origin}` {self.reason}"
+        return f"{code(self.origin)} {self.reason}"
 
 
 def is_junk(name: str) -> bool:
@@ -81,7 +82,7 @@ def skipped_summary(skipped: list[str]) -> str:
     if not skipped:
         return ""
     names = sorted(set(skipped))
-    shown = ", ".join(f"`{n}`" for n in names[:6]) + (f" and {len(names) - 6} more"
+    shown = ", ".join(code(n) for n in names[:6]) + (f" and {len(names) - 6} more"
                                                        if len(names) > 6 else "")
     return f"Skipped as not part of the homework: {shown}"
 

@@ -22,6 +22,7 @@ propagate fails with that message.
 
 import contextlib
 import copy
+import re
 
 import numpy as np
 
@@ -49,8 +50,14 @@ class StudentError(AssertionError):
             text = f"`{call}` raised {type_name}" + (f": {message}" if message else "")
         tail = traceback_text.rstrip().splitlines()[-12:]
         if tail and type_name != "NotImplementedError":
-            text += "\n\n```\n" + "\n".join(tail) + "\n```"
+            text += "\n\n" + code_block("\n".join(tail))
         super().__init__(text)
+
+
+def code_block(text):
+    """`text` in a Markdown code block whose fence is longer than any backtick run inside it."""
+    fence = "`" * max([3] + [len(run) + 1 for run in re.findall("`+", text)])
+    return f"{fence}\n{text}\n{fence}"
 
 
 def shape_of(value):

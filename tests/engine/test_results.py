@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from engine.results import (ResultsError, TestRecord, build_results, clean_text, crash_results,
-                            fenced, validate, write_results)
+from engine.results import (ResultsError, TestRecord, build_results, crash_results, validate,
+                            write_results)
 
 GOOD = {"score": 3.0, "execution_time": 1.5, "output": "hi", "output_format": "md",
         "tests": [{"name": "t", "score": 1.0, "max_score": 2.0, "status": "failed", "number": "1.2",
@@ -117,21 +117,6 @@ def test_partial_score_is_failed_status_and_local_summary():
     res = build_results([_rec("m::t", 1.5, 4, "passed")], mode="local")
     assert res["tests"][0]["status"] == "failed" and res["tests"][0]["score"] == 1.5
     assert "Public tests: 1.5 / 4.0 points" in res["output"] and "Gradescope" in res["output"]
-
-
-def test_clean_text_strips_controls_and_truncates():
-    raw = "ok\x00\x1b[31mred\x1b[0m\ud800" + "y" * 500 + "END"
-    out = clean_text(raw, 200)
-    assert "\x00" not in out and "\x1b" not in out and out.startswith("okred")
-    assert len(out) <= 200 and out.endswith("END") and "output cut" in out
-    json.dumps(out).encode("utf-8")  # valid UTF-8 once encoded
-
-
-def test_fence_cannot_be_closed_by_content():
-    text = "evil\n```\n# heading outside?"
-    block = fenced(text)
-    fence = block.splitlines()[0]
-    assert set(fence) == {"`"} and len(fence) == 4 and block.endswith("\n" + fence)
 
 
 def test_crash_results_are_valid_and_hide_the_traceback():
