@@ -26,7 +26,8 @@ from engine.sandbox import WorkerLimits  # autograder/ is on sys.path now
 pytestmark = pytest.mark.skipif(
     not IS_ROOT, reason="needs root: only then does the worker run as another, unprivileged user, "
                         "and kill(-1) or the uid sweep would hit the test process itself")
-AUTOGRADE_RUNS = (("solution", "skeleton", "forge", "cheat", "zip_links", "faults") if IS_ROOT
+AUTOGRADE_RUNS = (("solution", "skeleton", "forge", "cheat", "zip_links", "faults", "all_loops")
+                  if IS_ROOT
                   else ())
 
 # With Landlock the worker cannot even see its grader's /proc entries nor its AUTOGRADER_ROOT:
@@ -217,6 +218,8 @@ def test_zip_of_symbolic_links_to_the_solution_scores_nothing(campaign):
 
 # ------------------------------------------------------------------ faults in single calls
 
+NOT_CALLED_AGAIN = re.compile(r"did not finish within [\d.]+ s in test ([\d.]+) ")
+
 FATAL = {   # attack -> what the failed test's message says (the engine's words or the error)
     "loop": ("CallTimeout", "did not finish"),
     "sigkill": ("SIGKILL",),
@@ -240,11 +243,39 @@ def test_each_fault_costs_only_the_tests_that_set_it_off(campaign):
         for key in fired[attack]:
             assert got[key]["status"] == "failed", (attack, key)
             assert any(w in got[key]["output"] for w in words), f"{attack}: {got[key]['output']}"
-    spared = set(got) - set().union(*(fired[a] for a in FATAL))
+    # what timed out (the loop in SquaredError.forward) is not called again: later tests that
+    # call SquaredError.forward fail at once, naming the test where it timed out (engine.timeouts)
+    refused = {k for k, t in got.items() if (m := NOT_CALLED_AGAIN.search(t["output"]))
+               and m.group(1) in fired["loop"]}
+    spared = set(got) - set().union(*(fired[a] for a in FATAL)) - refused
     changed = {k: (base[k]["status"], got[k]["status"], got[k]["output"][:600]) for k in spared
                if (got[k]["status"], got[k]["score"]) != (base[k]["status"], base[k]["score"])}
     assert changed == {}, "tests that set off no fatal fault changed (before, after, output)"
     assert run.seconds < 240, "the endless loop (240 s) was not cut by the per-call timeout"
+
+
+def test_every_function_looping_costs_one_timeout_per_function_and_every_test_is_listed(campaign):
+    """Each call into the all-loops submission times out; what timed out is not called again,
+    so every test gets its turn (the quiz, which runs no student code, scores in full)."""
+    run, solution = campaign.get("all_loops"), campaign.get("solution")
+    assert_contained(run, campaign)
+    got, base = run.tests(), solution.tests()
+    assert sorted(got) == sorted(base)
+    not_run = [k for k, t in got.items() if t["output"].startswith("Not run: grading stopped")
+               or "time budget ran out" in t["output"]]
+    assert not_run == [], "tests that never got their turn"
+    timed_out = {k for k, t in got.items() if "the call did not finish within" in t["output"]}
+    refused = {k: NOT_CALLED_AGAIN.search(t["output"]) for k, t in got.items()
+               if "is not called again in this grading" in t["output"]}
+    assert len(timed_out) <= 20 and len(refused) >= 2 * len(timed_out), (timed_out, len(refused))
+    # each names the test where its function timed out: one whose output says so, or says it
+    # refused a later call of its own (the suite reports a test's last failure)
+    sources = timed_out | {k for k, where in refused.items() if where and where.group(1) == k}
+    for key, where in refused.items():
+        assert where and where.group(1) in sources, (key, got[key]["output"][:300])
+    free = [k for k, t in base.items() if k.startswith("6.")]     # the quiz (part 6)
+    assert free and all(got[k]["status"] == "passed" for k in free)
+    assert run.check()["score"] == sum(got[k]["max_score"] for k in free)
 
 
 def test_fork_bomb_is_capped(campaign):

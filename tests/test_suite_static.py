@@ -100,3 +100,31 @@ def test_bug_imitations_stay_on_the_hidden_side():
     for name, path in shipped.items():
         if name.endswith(".py"):
             assert "imitations" not in handout._imported_modules(path), name
+
+
+def test_time_limits_table_agrees_with_the_files_it_names():
+    """autograder/suite/README.md's "Time limits" table states each limit as the files set it."""
+    import autochecks
+    import pockets
+    from engine.config import FINISH_MARGIN_SECONDS, load_config
+    from engine.remote import Sandbox
+    import inspect
+    config = load_config(SUITE)
+    limits = config.limits
+    budgets = [d["time_budget_seconds"] for d in pockets.thresholds()["datasets"].values()]
+    start = inspect.signature(Sandbox).parameters["start_timeout"].default
+    expected = {
+        "one call into the student's code": f"{config.sandbox['timeout']:g} s",
+        "one call on a traced autodiff graph": f"{autochecks.GRAPH_TIMEOUT:g} s",
+        "training one pocket dataset": ", ".join(f"{b:g}" for b in budgets) + " s",
+        "starting a worker": f"{start:g} s",
+        "tests may start until": f"{limits.time_budget_seconds:g} s",
+        "the whole grading": f"{limits.hard_deadline_seconds:g} s",
+        "Gradescope's autograder timeout": f"{limits.gradescope_timeout_seconds:g} s",
+    }
+    readme = (SUITE / "README.md").read_text(encoding="utf-8")
+    rows = {cells[1].strip(): cells[2].strip() for line in readme.splitlines()
+            if line.startswith("| ") and len(cells := line.split("|")) > 3}
+    assert {k: rows.get(k) for k in expected} == expected
+    assert f"at least the hard deadline plus {FINISH_MARGIN_SECONDS} s " \
+           f"({limits.gradescope_timeout_needed:g} s here)" in " ".join(readme.split())

@@ -17,6 +17,8 @@ ratio of runs made side by side, interleaved round-robin, in this same run):
   grade      `make grade` on the skeleton and on the solution
   intake     reading a folder of 100,000 files (mostly a .venv) and a zip with 65,000-character
              names (tools/bench_intake.py)
+  timeouts   autograde of a submission whose every function loops forever, on one core
+             (tests/hostile/corpus.py all_loops; once, whatever the profile)
 The table goes to stdout, progress to stderr, every figure to --out (JSON), and the floors of
 tools/bench_report.py are checked. The profiles: full (5 runs per figure, all epochs), quick
 (3 runs, at most 20 epochs, smaller sizes), smoke (1 run, tiny sizes: for tests/test_bench.py).
@@ -387,6 +389,38 @@ def bench_intake(p: Profile) -> dict:
     return {"rows": rows, "data": data}
 
 
+# ---------------------------------------------------------------- 8. timeouts
+
+def bench_timeouts(p: Profile) -> dict:
+    """`engine.autograde` of the submission whose every function loops forever, pinned to one
+    core, once (each call times out; what timed out is not called again)."""
+    from tests.hostile.corpus import all_loops
+    core = min(os.sched_getaffinity(0))
+    out = Path(tempfile.mkdtemp(prefix="bench-timeouts-"))
+    try:
+        upload = all_loops(out / "upload", "bench")
+        for path in [out, *out.rglob("*")]:     # readable by the worker's account, as root
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        results = out / "results.json"
+        r = _checked(run_measured([sys.executable, "-m", "engine.autograde", "--submission",
+                                   str(upload), "--results", str(results)],
+                                  cwd=ROOT, env=command_env(), cpus={core}), "engine.autograde")
+        tests = json.loads(results.read_text())["tests"]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    timed_out = sum("the call did not finish within" in t["output"] for t in tests)
+    refused = sum("is not called again in this grading" in t["output"] for t in tests)
+    not_run = sum("time budget ran out" in t["output"] or "grading stopped" in t["output"]
+                  for t in tests)
+    data = {"seconds": r.seconds, "cpu_seconds": r.cpu_seconds, "tests": len(tests),
+            "timed_out": timed_out, "refused": refused, "not_run": not_run}
+    rows = [[f"autograde of a submission whose every function loops, core {core}",
+             f"{r.seconds:.1f} s; {len(tests)} tests listed, {not_run} not run"],
+            ["  calls that ran into their timeout / tests refused at once",
+             f"{timed_out} / {refused}"]]
+    return {"rows": rows, "data": data}
+
+
 SECTIONS = {
     "autograde": ("1. Full autograde of the solution", bench_autograde),
     "sandbox": ("2. Sandbox cost: the whole suite, sandboxed vs in-process", bench_sandbox),
@@ -395,6 +429,7 @@ SECTIONS = {
     "gradcheck": ("5. Gradient-check cost for a growing Linear layer", bench_gradcheck),
     "grade": ("6. make grade", bench_grade),
     "intake": ("7. Intake of uploads that are mostly not homework", bench_intake),
+    "timeouts": ("8. A submission whose every function loops forever", bench_timeouts),
 }
 
 

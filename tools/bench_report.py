@@ -49,6 +49,9 @@ FLOORS = (
           "reference training time / inlined contract loop's"),
     Floor("grade", "assignment.seconds", "<", 5.0, "s", "make grade on the skeleton"),
     Floor("grade", "solution.seconds", "<", 5.0, "s", "make grade on the solution"),
+    Floor("timeouts", "seconds", "<", 120.0, "s",
+          "autograde of a submission whose every function loops, one core"),
+    Floor("timeouts", "not_run", "<=", 0, "tests", "tests of that grading not run"),
 )
 
 

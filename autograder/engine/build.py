@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     tops = sorted({name.split("/")[0] for name in files})
     print(f"wrote {args.out}: {len(files)} files ({', '.join(tops)})")
+    limits = load_config(Path(args.suite)).limits
+    print(f"On Gradescope, set the autograder timeout to {limits.gradescope_timeout_seconds:g} s "
+          f"(at least {limits.gradescope_timeout_needed:g} s: grading stops at "
+          f"{limits.hard_deadline_seconds:g} s)")
     return 0
 
 

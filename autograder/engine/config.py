@@ -14,6 +14,7 @@ from this file, read on the trusted side only. Example::
     [limits]            # all optional, defaults in `Limits`
     max_file_bytes = 1_000_000
     time_budget_seconds = 420
+    gradescope_timeout_seconds = 600   # checked: hard deadline + FINISH_MARGIN_SECONDS at most
 
     [sandbox]           # optional keyword arguments for engine.remote.Sandbox
     timeout = 30
@@ -46,6 +47,9 @@ class ConfigError(ValueError):
     """The assignment's configuration is missing or malformed (an instructor error)."""
 
 
+FINISH_MARGIN_SECONDS = 30   # after the hard deadline: stop the worker, write results.json
+
+
 @dataclasses.dataclass(frozen=True)
 class Limits:
     """Caps on what intake accepts and on how long grading may take."""
@@ -58,6 +62,12 @@ class Limits:
     max_path_depth: int = 8                  # folders above a file
     time_budget_seconds: float = 420.0       # tests starting later are not run
     hard_deadline_seconds: float = 510.0     # results are written and the run ends
+    gradescope_timeout_seconds: float = 600.0  # the timeout set on Gradescope (its default)
+
+    @property
+    def gradescope_timeout_needed(self) -> float:
+        """The least Gradescope timeout that leaves the engine time to write its results."""
+        return self.hard_deadline_seconds + FINISH_MARGIN_SECONDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +134,13 @@ def _limits(table: dict) -> Limits:
     limits = Limits(**values)
     if limits.hard_deadline_seconds <= limits.time_budget_seconds:
         raise ConfigError("[limits] hard_deadline_seconds must exceed time_budget_seconds")
+    if limits.gradescope_timeout_seconds < limits.gradescope_timeout_needed:
+        raise ConfigError(
+            f"[limits] gradescope_timeout_seconds = {limits.gradescope_timeout_seconds:g} leaves "
+            f"no time to write results after hard_deadline_seconds = "
+            f"{limits.hard_deadline_seconds:g}: Gradescope would overwrite them with a score of 0. "
+            f"Set Gradescope's timeout to at least {limits.gradescope_timeout_needed:g} s, or "
+            "lower hard_deadline_seconds")
     return limits
 
 
@@ -182,9 +199,15 @@ def load_config(path: str | Path) -> AssignmentConfig:
     sandbox = data.get("sandbox", {})
     if not isinstance(sandbox, dict):
         raise ConfigError("[sandbox] must be a table")
+    limits = _limits(data.get("limits", {}))
+    timeout = sandbox.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not 0 < timeout < limits.time_budget_seconds):
+        raise ConfigError("[sandbox].timeout must be a positive number of seconds below "
+                          "[limits].time_budget_seconds")
     return AssignmentConfig(
         path=path.resolve(), package=package, student_files=student, extra_files=extra,
         provided_files=provided, total_points=None if total is None else float(total),
-        limits=_limits(data.get("limits", {})), sandbox=dict(sandbox),
+        limits=limits, sandbox=dict(sandbox),
         module_weights={k: float(v) for k, v in weights.items()},
         build=_build(data.get("build"), path.resolve().parent))

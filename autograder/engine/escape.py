@@ -144,13 +144,16 @@ _HEADING_MARK = re.compile(r"^((?:[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+)*[ \t]*)#", 
 _UNDERLINE = re.compile(r"^([ \t]*)(?=(?:=+|-+)[ \t]*$)", re.MULTILINE)
 
 
-def _neutralise(prose: str) -> str:
+def _neutralise(prose: str, starts_line: bool, ends_line: bool) -> str:
     """Prose with its active markup made literal: HTML and entities, links and images,
-    headings (also inside list items, and setext underlines)."""
-    text = html.escape(prose, quote=False)          # & < > become entities: no tag, no entity
-    text = text.replace("[", "\\[")                   # no link, no image
+    headings (also inside list items, and setext underlines). starts_line / ends_line: whether
+    the piece begins a line / ends one (a piece between code spans does neither)."""
+    pre, post = ("" if starts_line else "\0"), ("" if ends_line else "\0")  # no ^ or $ there
+    text = html.escape(pre + prose + post, quote=False)   # & < > become entities: no tag
+    text = text.replace("[", "\\[")                         # no link, no image
     text = _HEADING_MARK.sub(lambda m: m.group(1) + "\\#", text)
-    return _UNDERLINE.sub(lambda m: m.group(1) + "\\", text)
+    text = _UNDERLINE.sub(lambda m: m.group(1) + "\\", text)
+    return text[len(pre):len(text) - len(post)]
 
 
 def _prose_and_code(text: str) -> list[tuple[bool, str]]:
@@ -182,8 +185,16 @@ def markdown(text: str, limit: int = 100_000) -> str:
     most `limit` characters (cut before neutralising, so that a cut never splits an entity)."""
     budget = limit
     while True:
-        out = "".join(piece if is_code else _neutralise(piece)
-                      for is_code, piece in _prose_and_code(plain(text, budget)))
+        pieces = _prose_and_code(plain(text, budget))
+        out = []
+        for i, (is_code, piece) in enumerate(pieces):
+            if is_code:
+                out.append(piece)
+                continue
+            starts = i == 0 or pieces[i - 1][1].endswith("\n")
+            ends = i == len(pieces) - 1 or piece.endswith("\n")
+            out.append(_neutralise(piece, starts, ends))
+        out = "".join(out)
         if len(out) <= limit or budget <= len(CUT):
             return out[:limit]
         budget = min(budget - 1, budget * limit // len(out))

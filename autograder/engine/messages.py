@@ -65,6 +65,8 @@ def describe(exc: BaseException, excinfo: Any = None, when: str = "call") -> str
     names = _class_names(exc)
     if "RemoteError" in names:
         return describe_remote(exc)
+    if "NotCalledAgain" in names:
+        return f"Not run: {exc}"
     if "CallTimeout" in names:
         return f"Your code did not finish in time: {exc}"
     if "WorkerFailure" in names:

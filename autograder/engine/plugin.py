@@ -33,10 +33,11 @@ Visible and hidden tests (nothing of a hidden test may reach what the student se
 - A test is visible when its record's visibility is "visible" (gradescope-utils'
   `@visibility`, "visible" by default; a suite keeps its hidden folder's tests
   non-visible, see tests/test_suite_static.py). Every other test is hidden.
-- Every visible test runs before any hidden one (a stable sort at the end of
-  collection; within each group, tests that run no student code (no `sandbox` fixture,
-  no dependency: the quiz) come first, then pytest's order). So the student's code sees
-  no hidden test's input before the last visible test has its outcome and output.
+- Tests that run no student code (no `sandbox` fixture, no dependency: the quiz) run first,
+  whatever their visibility (visible ones first); then every visible test; then the hidden ones (a stable sort at
+  the end of collection, else pytest's order). So the student's code sees no hidden test's
+  input before the last visible test has its outcome and output, and a submission that eats
+  the time budget cannot cost the tests that never run its code.
 - Between the last visible and the first hidden test the worker is replaced
   (`Sandbox.restart()`): what the worker printed until then, even after its test
   ended, goes to the last visible test; the hidden tests run in a worker that never
@@ -77,6 +78,8 @@ from engine.memory import memory_failure, memory_text
 from engine.messages import describe
 from engine.escape import block, plain
 from engine.results import TestRecord, matches
+from engine.sandbox import CallTimeout
+from engine.timeouts import TimeoutLog
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 BROKEN_SUITE = ("This test could not be run because of a problem in the autograder, not in your "
@@ -185,6 +188,7 @@ class GradingPlugin:
         self._current: str | None = None         # the test running now
         self._out_of_memory: set[str] = set()    # tests a call of which raised MemoryError
         self.isolation = IsolationLog(log)       # the layers the workers ran under, for staff
+        self._timeouts: TimeoutLog | None = None  # what timed out so far (engine.timeouts)
 
     # ----- fixtures ---------------------------------------------------------------
     @pytest.fixture(scope="session")
@@ -201,15 +205,29 @@ class GradingPlugin:
             sb.close()
 
     def _watch_calls(self, sb: Any) -> None:
-        """Note the tests in which a call ended in the student's MemoryError, even if the suite
-        then catches it (every call of engine.remote.Sandbox goes through `run`)."""
+        """Every call of engine.remote.Sandbox goes through `run`: note the tests in which a call
+        ended in the student's MemoryError, even if the suite then catches it, and refuse a
+        request that calls what timed out before (engine.timeouts)."""
         run = getattr(sb, "run", None)
         if not callable(run):
             return
+        if self._timeouts is None:
+            self._timeouts = TimeoutLog(tuple(getattr(sb, "packages", ())))
 
-        def watched(*args, **kwargs):
+        def watched(expr, *args, **kwargs):
+            rec = self.records.get(self._current) if self._current is not None else None
+            visible = rec is None or rec.visibility == "visible"
+            refusal = self._timeouts.refusal(expr, visible)
+            if refusal is not None:
+                raise refusal
             try:
-                return run(*args, **kwargs)
+                return run(expr, *args, **kwargs)
+            except CallTimeout:
+                limit = kwargs.get("timeout")
+                self._timeouts.record(expr, getattr(sb, "timeout", 0) if limit is None else limit,
+                                      "" if rec is None else f"{rec.number or ''} {rec.name}".strip(),
+                                      visible)
+                raise
             except Exception as exc:
                 if self._current is not None and memory_failure(exc) == "MemoryError":
                     self._out_of_memory.add(self._current)
@@ -297,12 +315,16 @@ class GradingPlugin:
                 "hide": getattr(fn, "__hide_errors__", None),
                 "board": (getattr(fn, "__leaderboard_column__", None),
                           getattr(fn, "__leaderboard_sort_order__", "desc"))}
-        # Every visible test first, then the hidden ones (see the docstring); within each, the
-        # tests that run no student code (no `sandbox` fixture, no dependency) before the others,
-        # so that a submission that eats the time budget cannot cost them; else pytest's order.
-        items[:] = sorted(items, key=lambda i: (not self._visible(i.nodeid),
-                                                not self._runs_no_student_code(i)))
+        # The tests that run no student code (no `sandbox` fixture, no dependency: the quiz),
+        # whatever their visibility, so that a submission that eats the time budget cannot
+        # cost them; then every visible test, then the hidden ones (see the docstring); else
+        # pytest's order.
+        items[:] = sorted(items, key=lambda i: (self._phase(i), not self._visible(i.nodeid)))
         self._check_dependencies()
+
+    def _phase(self, item) -> int:
+        """0: runs no student code; 1: a visible test; 2: a hidden one (the order they run in)."""
+        return 0 if self._runs_no_student_code(item) else 1 if self._visible(item.nodeid) else 2
 
     def _runs_no_student_code(self, item) -> bool:
         rec = self.records.get(item.nodeid)
@@ -332,13 +354,14 @@ class GradingPlugin:
     def pytest_runtest_setup(self, item):
         self.run_order.append(item.nodeid)
         self._current = item.nodeid
-        if self._visible(item.nodeid):
+        phase = self._phase(item)
+        if phase == 1:
             if self._hidden_phase:  # only if something reordered the tests after us
                 self.log(f"[grader] {item.nodeid} is visible but was scheduled after hidden "
                          "tests: not run, so that nothing of the hidden tests can reach it")
                 pytest.fail(BROKEN_SUITE, pytrace=False)
             self._last_visible = item.nodeid
-        elif not self._hidden_phase:
+        elif phase == 2 and not self._hidden_phase:
             if self._last_visible is not None:  # the first hidden test: a fresh worker
                 self._replace_worker(self._last_visible)
             self._hidden_phase = True

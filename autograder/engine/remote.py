@@ -30,7 +30,13 @@ from .identity import WorkerLease, lease_worker
 from .tracing import Func, Sym, TracedFn, _dotted
 
 __all__ = ["Sandbox", "Ref", "Call", "Attr", "Func", "RemoteError", "WorkerFailure",
-           "CallTimeout", "StaleRef"]
+           "CallTimeout", "StaleRef", "Budget"]
+
+
+class Budget(float):
+    """A call's timeout that is what the test measures (``timeout=Budget(10)``: training must fit
+    in 10 s), not a guard against hangs: running past it does not stop later calls of the same
+    function (engine.timeouts)."""
 
 
 class RemoteError(Exception):

@@ -50,6 +50,10 @@ def read_text(path: str | Path, name: str) -> str:
 
 def _reason(exc: Exception) -> str:
     text = str(exc).split("\n")[0]
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    if "integer string conversion" in text:   # Python's own limit on the digits of an int
+        return "a number there has far too many digits"
     return text if len(text) <= 160 else text[:157] + "..."
 
 

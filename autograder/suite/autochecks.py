@@ -23,6 +23,10 @@ BUG_TEXT = {"overwrite": SHARED_NOTE + "OVERWRITES a node's grad (v.grad = ...) 
             "twice": SHARED_NOTE + "visits a shared node more than once (its gradient is passed on once per "
                                    "path): visit each node exactly once, in reverse topological order"}
 
+# seconds for one call on a traced graph: the longest (10,000 steps) takes 0.1 s with the reference;
+# past it, what was called is not called again (engine.timeouts)
+GRAPH_TIMEOUT = 10
+
 
 def _suspects(bugs, index):
     """{diagnosis: wrong partial} for the classic reverse-mode bugs (bugs: {mode: partials})."""
@@ -52,7 +56,7 @@ def check_reverse(r, student, func_cls, expr, operators_ok=False, bugs=None):
         call += f" ({expr.note})"
     traced = E.traced(expr, func_cls)
     _check_graph(r, student, traced, expr)
-    got = student.call("autodiff.gradient", traced, *expr.point, timeout=60)
+    got = student.call("autodiff.gradient", traced, *expr.point, timeout=GRAPH_TIMEOUT)
     if not isinstance(got, tuple) or len(got) != len(want):
         r.fail(f"{call} returned {_describe(got)}; expected a tuple of {len(want)} floats")
         return
@@ -67,7 +71,7 @@ def _check_graph(r, student, traced, expr):
     value, _ = E.expected(expr)
     inputs = [student.make("autodiff.Var", v) for v in expr.point]
     what = f"f({', '.join(f'Var({v:g})' for v in expr.point)}) for f = {expr.name}"
-    out = student._run(what, student.sb.call, traced, *inputs, keep=True, timeout=60)
+    out = student._run(what, student.sb.call, traced, *inputs, keep=True, timeout=GRAPH_TIMEOUT)
     r.scalar(f"{what}: .value of the output node", student.attr(out, "value"), value, rtol=RTOL)
 
 
@@ -79,7 +83,7 @@ def check_forward(r, student, func_cls, expr):
         call = f"derivative(f, {', '.join(f'{v:g}' for v in expr.point)}, wrt={i}) for f = {expr.name}"
         if expr.note:
             call += f" ({expr.note})"
-        got = student.call("autodiff.derivative", traced, *expr.point, wrt=i, timeout=60)
+        got = student.call("autodiff.derivative", traced, *expr.point, wrt=i, timeout=GRAPH_TIMEOUT)
         if isinstance(got, bool) or not isinstance(got, (int, float)):
             r.fail(f"{call} returned {_describe(got)}; expected a float")
             continue

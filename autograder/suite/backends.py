@@ -38,12 +38,15 @@ class StudentError(AssertionError):
     name, e.g. "NotImplementedError"), message.
     """
 
-    def __init__(self, call, type_name, message, traceback_text=""):
+    def __init__(self, call, type_name, message, traceback_text="", raised=True):
         self.call, self.type_name, self.message = call, type_name, message
+        self.raised = raised   # False: the grader stopped the call (timeout, crash), nothing raised
         if type_name == "NotImplementedError":
             text = f"`{call}` is not implemented yet" + (f": {message}" if message else ".")
-        elif type_name in ("CallTimeout",):
+        elif type_name == "CallTimeout":
             text = f"`{call}` did not finish in time: {message}"
+        elif type_name == "NotCalledAgain":
+            text = f"`{call}` was not run: {message}"
         elif type_name in ("WorkerFailure", "StaleRef"):
             text = f"`{call}`: the process running your code stopped unexpectedly ({message})"
         else:
@@ -58,6 +61,11 @@ def code_block(text):
     """`text` in a Markdown code block whose fence is longer than any backtick run inside it."""
     fence = "`" * max([3] + [len(run) + 1 for run in re.findall("`+", text)])
     return f"{fence}\n{text}\n{fence}"
+
+
+def raised_instead(exc, call, expected):
+    """The message for a StudentError where `expected` should have been raised by `call`."""
+    return f"{call} raised {exc.type_name}, expected {expected}" if exc.raised else str(exc)
 
 
 def shape_of(value):
@@ -141,11 +149,14 @@ class Student:
             raise StudentError(what, exc.type_name, exc.message,
                                getattr(exc, "traceback_text", "")) from None
         except self.remote.WorkerFailure as exc:
-            raise StudentError(what, type(exc).__name__, str(exc)) from None
+            raise StudentError(what, type(exc).__name__, str(exc), raised=False) from None
 
-    def make(self, name, *args, timeout=None, **kwargs):
+    def make(self, name, *args, timeout=None, budget=None, **kwargs):
+        """budget: seconds the call must finish in, as what the test measures (a call past it
+        does not stop later calls, unlike `timeout`, see engine.timeouts)."""
         what = _call_text(name.split(".")[-1], args, kwargs)
-        extra = {} if timeout is None else {"timeout": timeout}
+        extra = ({} if timeout is None else {"timeout": timeout}) if budget is None else {
+            "timeout": self.remote.Budget(budget)}
         args, kwargs = _unwrap(args), {k: _unwrap(v) for k, v in kwargs.items()}
         return self._run(what, self.sb.call, f"{PACKAGE}.{name}", *args, **kwargs, **extra)
 

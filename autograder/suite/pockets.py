@@ -155,7 +155,7 @@ def train(student, name, settings, hidden, X, y, budget):
     loss = student.make("losses.BinaryCrossEntropy")
     started = time.monotonic()
     student.call("mlp.train", model, loss, X, y, settings["epochs"], settings["learning_rate"],
-                 settings["batch_size"], seed=settings["seed"], timeout=budget)
+                 settings["batch_size"], seed=settings["seed"], budget=budget)
     seconds = time.monotonic() - started
     return Trained(name, fetch_layers(student, model, hidden), seconds=seconds, settings=settings)
 

@@ -167,9 +167,13 @@ def grade_all(names, workers=2):
 
 
 def failing(results) -> dict:
-    """{test number: output} of the tests that did not get full marks."""
-    return {t.get("number", t["name"]): t.get("output", "") for t in results["tests"]
-            if t["score"] < t["max_score"] - 1e-9}
+    """{test number: output as the student reads it} of the tests that did not get full marks
+    (the Markdown's escapes undone, as `make grade` shows them)."""
+    if str(ROOT / "autograder") not in sys.path:
+        sys.path.insert(0, str(ROOT / "autograder"))
+    from engine.escape import markdown_to_text
+    return {t.get("number", t["name"]): markdown_to_text(t.get("output", ""))
+            for t in results["tests"] if t["score"] < t["max_score"] - 1e-9}
 
 
 def summary(mutants, graded) -> dict:

@@ -1,6 +1,12 @@
 """Strings a student controls (file names, exception types and messages, printed output, TOML
 values) chosen to break out of where the grader puts them: HTML, Markdown, fences, terminal
-escapes, invisible and bidirectional characters, sheer size. Each is (label, text)."""
+escapes, invisible and bidirectional characters, sheer size. Each is (label, text).
+
+`rendered(markdown)` renders as a CommonMark renderer with raw HTML enabled would (the most
+permissive a renderer gets), for checking what a student's text turned into."""
+from html.parser import HTMLParser
+
+from markdown_it import MarkdownIt
 
 NASTY = [
     ("script", "<script>alert(document.cookie)</script>"),
@@ -44,3 +50,27 @@ NASTY = [
     ("many-fences", "```\n" * 3000 + "<b>x</b>"),
     ("many-lines", "<i>\n" * 20_000),
 ]
+
+
+RENDERER = MarkdownIt("commonmark", {"html": True})
+# what the grader's own Markdown renders to; anything else came from a student's text
+ALLOWED_TAGS = {"p", "code", "pre", "strong", "em", "ul", "ol", "li", "br", "hr", "blockquote"}
+
+
+class Tags(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.attrs, self.text = set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attrs += [(tag, name) for name, _ in attrs]
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def rendered(markdown_text: str) -> Tags:
+    parser = Tags()
+    parser.feed(RENDERER.render(markdown_text))
+    return parser

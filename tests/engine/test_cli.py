@@ -187,6 +187,29 @@ def test_build_refuses_a_pattern_that_matches_nothing(tmp_path):
     assert not (tmp_path / "a.zip").exists()
 
 
+@pytest.mark.parametrize("old,new,words", [
+    ("hard_deadline_seconds = 90", "hard_deadline_seconds = 590", "at least 620 s"),
+    ("hard_deadline_seconds = 90", "hard_deadline_seconds = 90\ngradescope_timeout_seconds = 100",
+     "at least 120 s"),
+    ("[sandbox]", "[sandbox]\ntimeout = 60", "[sandbox].timeout"),
+])
+def test_build_refuses_time_limits_that_gradescope_would_cut(tmp_path, old, new, words):
+    suite = tmp_path / "suite"
+    shutil.copytree(TOY / "suite", suite)
+    toml = (suite / "assignment.toml").read_text().replace('root = ".."', f'root = "{TOY}"')
+    assert toml.count(old + "\n") == 1
+    (suite / "assignment.toml").write_text(toml.replace(old + "\n", new + "\n"))
+    proc = python_m("engine.build", "--suite", str(suite), "--out", str(tmp_path / "a.zip"))
+    assert proc.returncode == 1 and words in proc.stderr, proc.stderr
+    assert not (tmp_path / "a.zip").exists()
+
+
+def test_build_says_which_gradescope_timeout_to_set(tmp_path):
+    proc = python_m("engine.build", "--suite", str(TOY / "suite"), "--out", str(tmp_path / "a.zip"))
+    assert proc.returncode == 0, proc.stderr
+    assert "set the autograder timeout to 600 s (at least 120 s" in proc.stdout
+
+
 # ---------------------------------------------------------------- engine.grade (make grade)
 
 def test_grade_prints_a_public_score_table(tmp_path):

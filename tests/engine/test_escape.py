@@ -4,10 +4,8 @@ holds only the markup the grader itself writes, shows quoted text literally, and
 terminal line carries a control, escape or bidirectional character."""
 import io
 import json
-from html.parser import HTMLParser
 
 import pytest
-from markdown_it import MarkdownIt
 
 from engine.escape import TerminalStream, block, code, is_plain, markdown, markdown_to_text, plain
 from engine.messages import describe
@@ -16,31 +14,7 @@ from engine.results import ResultsError, TestRecord, build_results, validate
 from engine.unzip import Refusal, skipped_summary
 from suite.backends import StudentError
 
-from tests.engine.nasty import NASTY
-
-RENDERER = MarkdownIt("commonmark", {"html": True})
-# what the grader's own Markdown renders to; anything else came from a student's text
-ALLOWED_TAGS = {"p", "code", "pre", "strong", "em", "ul", "ol", "li", "br", "hr", "blockquote"}
-
-
-class Tags(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tags, self.attrs, self.text = set(), [], []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.add(tag)
-        self.attrs += [(tag, name) for name, _ in attrs]
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def rendered(markdown_text: str) -> Tags:
-    parser = Tags()
-    parser.feed(RENDERER.render(markdown_text))
-    return parser
-
+from tests.engine.nasty import ALLOWED_TAGS, NASTY, rendered
 
 def embeddings(text: str) -> dict[str, str]:
     """The ways the engine and the suite put student text into a test's output."""

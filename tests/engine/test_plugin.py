@@ -450,13 +450,91 @@ def test_runs_no_student_code():
 """
 
 
-def test_tests_that_run_no_student_code_come_first_in_their_group(tmp_path):
+def test_tests_that_run_no_student_code_come_first_whatever_their_visibility(tmp_path):
     out = run_isolation(tmp_path, add={
         "public/test_zz_free.py": FREE_TEST.format(number="9.1", visibility="visible"),
         "hidden/test_zz_free.py": FREE_TEST.format(number="9.2", visibility="hidden")})
     order = out["run_order"]
     assert order[0].endswith("public/test_zz_free.py::test_runs_no_student_code"), order
-    first_hidden = next(i for i, key in enumerate(order) if "hidden/" in key)
-    assert order[first_hidden].endswith("hidden/test_zz_free.py::test_runs_no_student_code")
+    assert order[1].endswith("hidden/test_zz_free.py::test_runs_no_student_code"), order
+    first_hidden = next(i for i, key in enumerate(order[2:], 2) if "hidden/" in key)
     assert all("hidden/" in key for key in order[first_hidden:])
+    assert all("hidden/" not in key for key in order[2:first_hidden])
     assert out["by_number"]["9.1"]["status"] == out["by_number"]["9.2"]["status"] == "passed"
+    # the hidden test that ran first did not start the hidden phase: visible tests kept their
+    # output and the hidden ones still got a fresh worker
+    assert "seen: ['visible-" in out["by_number"]["1.1"]["output"]
+    assert out["pids"]["2.1"] != out["pids"]["1.1"]
+
+
+# ------------------------------------------------------------------ what timed out is not called again
+
+TIMEOUT_TESTS = {
+    "public/test_timeouts.py": '''
+from gradescope_utils.autograder_utils.decorators import number, weight
+from engine.remote import Budget
+
+
+@weight(1)
+@number("4.1")
+def test_spin(sandbox):
+    """spins"""
+    sandbox.call("spypkg.spy.spin", timeout=1)
+
+
+@weight(1)
+@number("4.2")
+def test_spin_again(sandbox, note):
+    """spins again"""
+    note(f"generation={sandbox.generation}")
+    sandbox.call("spypkg.spy.spin", timeout=30)
+
+
+@weight(1)
+@number("4.3")
+def test_other_functions_still_run(sandbox, note):
+    """records after the spin"""
+    note(f"generation={sandbox.generation}")
+    assert sandbox.call("spypkg.spy.record", "after-spin") > 0
+
+
+@weight(1)
+@number("4.4")
+def test_over_budget(sandbox):
+    """naps past its budget"""
+    sandbox.call("spypkg.spy.nap", 5, timeout=Budget(0.5))
+
+
+@weight(1)
+@number("4.5")
+def test_within_budget(sandbox):
+    """naps within its budget"""
+    assert sandbox.call("spypkg.spy.nap", 0, timeout=Budget(30)) == 0
+''',
+    "hidden/test_timeouts_hidden.py": '''
+from gradescope_utils.autograder_utils.decorators import number, visibility, weight
+
+
+@weight(1)
+@number("5.1")
+@visibility("hidden")
+def test_spin_hidden(sandbox):
+    """spins in a hidden test"""
+    sandbox.call("spypkg.spy.spin", timeout=30)
+''',
+}
+
+
+def test_a_function_that_timed_out_is_not_called_again(tmp_path):
+    out = run_isolation(tmp_path, drop=["public/test_spy.py", "hidden/test_spy_hidden.py",
+                                        "public/test_memory.py"], add=TIMEOUT_TESTS)
+    tests = out["by_number"]
+    assert tests["4.1"]["status"] == "failed" and "did not finish" in tests["4.1"]["output"]
+    again = tests["4.2"]["output"]
+    assert tests["4.2"]["status"] == "failed" and again.startswith("generation=1")  # no new worker
+    assert "Not run: `spy.spin` did not finish within 1 s in test 4.1 spins" in again
+    assert tests["4.3"]["status"] == "passed"                  # other functions are still called
+    assert tests["4.4"]["status"] == "failed" and "did not finish within 0.5 s" in tests["4.4"]["output"]
+    assert tests["4.5"]["status"] == "passed"                  # a budget overrun blocks nothing
+    hidden = tests["5.1"]
+    assert hidden["status"] == "failed" and "in test 4.1 spins" in hidden["output"]

@@ -42,7 +42,7 @@ WORKER_USERS = ("bpgrade-w1", "bpgrade-w2")
 PARALLEL = 2
 RUN_TIMEOUT = 300                 # seconds for one autograde run (the engine stops at 510)
 # the order runs are started in: the longest first, then what the end-to-end tests need
-RUN_ORDER = ("faults", "solution", "skeleton", "solution_zip", "forge", "cheat", "zip_links")
+RUN_ORDER = ("faults", "all_loops", "solution", "skeleton", "solution_zip", "forge", "cheat", "zip_links")
 WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
 EVIDENCE = re.compile(r"^HOSTILE ([\w-]+): (.*)$", re.M)
 _KEY = pytest.StashKey()

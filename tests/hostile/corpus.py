@@ -7,6 +7,7 @@ every marker an attack leaves can be found. `SUBMISSIONS` names them all.
 """
 from __future__ import annotations
 
+import ast
 import shutil
 import stat
 import zipfile
@@ -158,5 +159,20 @@ def neighbour(dest: Path, tag: str, neighbours=(), port: int = 9) -> Path:
     return dest
 
 
+def all_loops(dest: Path, tag: str) -> Path:
+    """Solution whose every function and method begins with a loop that never ends (the
+    answers and hyperparameters are the solution's): each call into it times out."""
+    copy_base(SOLUTION, dest)
+    for name in STUDENT_FILES:
+        path = dest / PACKAGE / name
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                docstring = ast.get_docstring(node, clean=False) is not None
+                node.body.insert(int(docstring), ast.parse("while True:\n    pass").body[0])
+        path.write_text(ast.unparse(tree) + "\n", encoding="utf-8")
+    return dest
+
+
 SUBMISSIONS = {f.__name__: f for f in (solution, skeleton, solution_zip, forge, cheat, zip_links,
-                                       faults)}
+                                       faults, all_loops)}

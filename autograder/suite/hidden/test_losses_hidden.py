@@ -12,7 +12,7 @@ from gradescope_utils.autograder_utils.decorators import number, visibility, wei
 import modchecks as M
 import scenarios as S
 import suspects
-from backends import StudentError
+from backends import StudentError, raised_instead
 from cases import Case
 from checking import Report, after
 
@@ -144,5 +144,5 @@ def test_hidden_loss_shape_mismatch(student):
             student.method(student.make(f"losses.{name}"), "forward", pred, bad)
             r.fail(f"{call} returned without raising; shapes that do not match must raise ValueError")
         except StudentError as exc:
-            r.require(exc.type_name == "ValueError", f"{call} raised {exc.type_name}, expected ValueError")
+            r.require(exc.type_name == "ValueError", raised_instead(exc, call, "ValueError"))
     r.finish()

@@ -12,7 +12,7 @@ from gradescope_utils.autograder_utils.decorators import number, visibility, wei
 import modchecks as M
 import scenarios as S
 import suspects
-from backends import StudentError
+from backends import StudentError, raised_instead
 from cases import Case
 from checking import Report, after
 
@@ -120,7 +120,7 @@ def test_hidden_linear_unknown_init(student):
             r.fail(f"Linear(3, 4, init={bad!r}) returned without raising; it must raise ValueError")
         except StudentError as exc:
             r.require(exc.type_name == "ValueError",
-                      f"Linear(3, 4, init={bad!r}) raised {exc.type_name}, expected ValueError")
+                      raised_instead(exc, f"Linear(3, 4, init={bad!r})", "ValueError"))
     r.finish()
 
 

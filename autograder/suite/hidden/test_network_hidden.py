@@ -13,7 +13,7 @@ from gradescope_utils.autograder_utils.decorators import number, visibility, wei
 import imitations as I
 import netchecks as N
 import scenarios as S
-from backends import StudentError
+from backends import StudentError, raised_instead
 from cases import Case
 from checking import Report
 
@@ -41,7 +41,7 @@ def test_hidden_build_mlp(student, expect):
             student.call("mlp.build_mlp", 2, [3], 1, **{option: bad})
             r.fail(f"{call} returned without raising; an unknown {option} must raise ValueError")
         except StudentError as exc:
-            r.require(exc.type_name == "ValueError", f"{call} raised {exc.type_name}, expected ValueError")
+            r.require(exc.type_name == "ValueError", raised_instead(exc, call, "ValueError"))
     r.finish()
 
 

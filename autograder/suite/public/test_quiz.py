@@ -43,7 +43,7 @@ def _score(qid, weight_, submission, grading_mode, solution_dir, note):
                                  "activation_functions", "erratum_cross_entropy", "erratum_dx",
                                  "erratum_hidden_units"])
 def test_quiz_question(qid, submission, grading_mode, solution_dir, note):
-    """Quiz question worth 1 point (locally: format only)"""
+    """Quiz question worth 1 point"""
     _score(qid, 1, submission, grading_mode, solution_dir, note)
 
 
@@ -53,5 +53,5 @@ def test_quiz_question(qid, submission, grading_mode, solution_dir, note):
 @pytest.mark.submission_files("answers.toml")
 @pytest.mark.parametrize("qid", ["calc_dy_dx", "calc_dy_dz"])
 def test_quiz_question_half(qid, submission, grading_mode, solution_dir, note):
-    """Quiz question worth 1/2 point (locally: format only)"""
+    """Quiz question worth 1/2 point"""
     _score(qid, 0.5, submission, grading_mode, solution_dir, note)

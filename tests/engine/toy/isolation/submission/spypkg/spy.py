@@ -38,3 +38,15 @@ def die():
     """SIGKILL the worker, as the kernel's OOM killer would."""
     import signal
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def spin():
+    """Never return (a loop that never ends)."""
+    while True:
+        pass
+
+
+def nap(seconds):
+    """Sleep `seconds`, then return them."""
+    time.sleep(seconds)
+    return seconds
