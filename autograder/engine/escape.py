@@ -30,13 +30,13 @@ from typing import Iterator, TextIO
 
 # ESC-introduced sequences (CSI, OSC/DCS/APC/PM/SOS strings up to their terminator, two-byte
 # escapes) and their 8-bit C1 forms; whatever is left of a cut sequence goes with the controls.
+# A string sequence left open ends at the end of its line: it never swallows what follows.
 _SEQUENCES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"                      # CSI ... final byte
-    r"|\x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|$)"        # OSC, DCS, SOS, PM, APC ... ST or BEL
+    r"|\x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|(?=\n)|$)"  # OSC, DCS, SOS, PM, APC ... ST or BEL
     r"|\x9b[0-?]*[ -/]*[@-~]"                        # 8-bit CSI
-    r"|[\x90\x98\x9d\x9e\x9f].*?(?:\x07|\x1b\\|\x9c|$)"  # 8-bit DCS, SOS, OSC, PM, APC
-    r"|\x1b[ -/]*[0-~]",                             # other escapes (ESC c, ESC ( B, ...)
-    re.DOTALL)
+    r"|[\x90\x98\x9d\x9e\x9f].*?(?:\x07|\x1b\\|\x9c|(?=\n)|$)"  # 8-bit DCS, SOS, OSC, PM, APC
+    r"|\x1b[ -/]*[0-~]")                             # other escapes (ESC c, ESC ( B, ...)
 # C0 but tab and newline, DEL, C1; bidi embeddings, overrides and isolates; zero-width and
 # other invisible format characters; byte-order marks and interlinear annotation.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u202a-\u202e"
@@ -76,7 +76,7 @@ def code(text: str, limit: int = 300) -> str:
     """`text` on one line as a Markdown code span that shows it literally."""
     text = cap(" ".join(plain(text).split("\n")), limit)
     if not text.strip():
-        return "(blank)" if not text else f"`{text}`" if "`" not in text else "(backticks)"
+        return "(empty)" if not text else "(only spaces)"
     fence = fence_for(text, least=1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"

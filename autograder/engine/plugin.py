@@ -57,6 +57,10 @@ memory means: a `RemoteError` whose type is `MemoryError` in the failure's excep
 chain, or raised by any call of the test even if the suite caught it (the `sandbox`
 fixture's `run`, which call/method/attr/value go through, is watched), or the worker
 SIGKILLed while the kernel's OOM-kill counter rose (engine.resources.oom_kill_count).
+
+Time (engine.timeouts): when a call runs past its timeout, what it called is not called again
+in this grading; a later request calling all of it raises `NotCalledAgain` at once, and the
+test's message names the test where it timed out (never a hidden one in a visible test).
 """
 from __future__ import annotations
 

@@ -105,3 +105,8 @@ def test_validate_refuses_a_string_that_did_not_leave_through_escape():
     good["tests"][0]["output"] = "fine \x1b[2J"
     with pytest.raises(ResultsError, match="escape"):
         validate(good)
+
+
+def test_an_escape_sequence_left_open_does_not_swallow_the_lines_after_it():
+    out = markdown("Your code raised: \x1b]0;no terminator\n\n**The grader says:** keep this")
+    assert out.endswith("**The grader says:** keep this") and "no terminator" not in out
