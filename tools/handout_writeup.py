@@ -173,7 +173,9 @@ def render_points(root: Path) -> str:
         public += p["public"]
         out.append(f"| {part}. {title} | {files} | {p['public'] + p['hidden']:g} | {p['public']:g} | {what} |")
     out.append(f"| **total** | | **{total:g}** | **{public:g}** | |")
-    out += ["", f"`make grade` runs the public tests ({public:g} points); Gradescope runs all of them."]
+    quiz = points.get("6", {}).get("public", 0.0)
+    out += ["", f"`make grade` runs the public tests: it scores {public - quiz:g} points and checks the "
+                f"quiz's {quiz:g} for format only (their key is not shipped); Gradescope runs all of them."]
     return "\n".join(out)
 
 

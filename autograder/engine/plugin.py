@@ -182,6 +182,7 @@ class GradingPlugin:
         self._chains: dict[str, list[Any]] = {}
         self._meta: dict[str, dict] = {}
         self._notes: dict[str, list[str]] = {}   # node id -> what the test said through `note`
+        self._unscored: dict[str, str] = {}      # node id -> why its points are decided elsewhere
         self._oom_counter = oom_counter
         self.run_order: list[str] = []
         self._hidden_phase = False               # a hidden test has started
@@ -260,6 +261,14 @@ class GradingPlugin:
         message follows it). For what a passing test must still tell the student."""
         notes = self._notes.setdefault(request.node.nodeid, [])
         return lambda text: notes.append(str(text))
+
+    @pytest.fixture
+    def unscored(self, request):
+        """unscored(reason): this test checks what it can, but its points cannot be decided in
+        this grading (the quiz locally, where the key is not shipped): it is listed with 0 of 0
+        points, passed or failed as it ends, with `reason` first in its output."""
+        nodeid = request.node.nodeid
+        return lambda reason: self._unscored.__setitem__(nodeid, str(reason))
 
     def close_sandbox(self) -> None:
         """Stop the worker if it is still running (idempotent)."""
@@ -513,6 +522,7 @@ class GradingPlugin:
         has_value, value = _take_attr(chain, "__leaderboard_value__")
         if column is not None and has_value:
             rec.leaderboard = (str(column), _leaderboard_value(value), order)
+        rec.unscored = self._unscored.get(item.nodeid, "")
         self._base[item.nodeid] = rec.output
         self._printed.pop(item.nodeid, None)
         if not (self._hidden_phase and rec.visibility == "visible"):

@@ -43,6 +43,8 @@ class TestRecord:
     output:     Markdown explaining the outcome (empty when passed)
     depends_on: names, numbers or node ids of tests this one builds on
     leaderboard: (column, value, order) when the test set a leaderboard value
+    unscored:   set when the test checked what it could but its points are decided elsewhere
+                (the quiz locally: no key): listed with 0 of 0 points and that reason
     """
 
     __test__ = False  # not a pytest test class, whatever imports it
@@ -60,6 +62,7 @@ class TestRecord:
     depends_on: tuple[str, ...] = ()
     leaderboard: tuple[str, Any, str] | None = None
     duration: float = 0.0
+    unscored: str = ""   # why its points cannot be decided in this grading (listed at 0 points)
 
     @property
     def passed(self) -> bool:
@@ -91,13 +94,17 @@ def _dependency_prefix(rec: TestRecord, records: list[TestRecord]) -> str:
 
 
 def _summary(records: list[TestRecord], mode: str) -> str:
-    shown = [r for r in records if r.visibility == "visible"]
+    shown = [r for r in records if r.visibility == "visible" and not r.unscored]
     got = sum(r.score for r in shown)
     out_of = sum(r.max_score for r in shown)
-    later = sum(r.max_score for r in records if r.visibility != "visible")
+    later = sum(r.max_score for r in records if r.visibility != "visible" and not r.unscored)
+    unscored = [r for r in records if r.unscored]
+    elsewhere = (f" {len(unscored)} more tests worth {sum(r.max_score for r in unscored):.1f} "
+                 "points were checked but are scored only on Gradescope (see each)."
+                 if unscored else "")
     if mode == "local":
-        return (f"**Public tests: {got:.1f} / {out_of:.1f} points.** Hidden tests run only on "
-                "Gradescope and count towards your grade too.")
+        return (f"**Public tests: {got:.1f} / {out_of:.1f} points.**{elsewhere} Hidden tests run "
+                "only on Gradescope and count towards your grade too.")
     if later:
         when = {"after_due_date": "after the due date", "after_published": "when grades are "
                 "published", "hidden": "only to your instructor"}
@@ -141,13 +148,19 @@ def build_results(records: list[TestRecord], *, mode: str, intake: Any = None,
         output = rec.output
         if not rec.passed and rec.depends_on:
             output = _dependency_prefix(rec, records) + output
-        entry = {"name": plain(rec.name, 1000), "score": _points(min(rec.score, rec.max_score)),
-                 "max_score": _points(rec.max_score),
-                 "status": "passed" if rec.passed else "failed",
+        max_score = 0.0 if rec.unscored else rec.max_score
+        if rec.unscored:
+            output = f"{rec.unscored}\n\n{output}".rstrip()
+        entry = {"name": plain(rec.name, 1000), "score": _points(min(rec.score, max_score)),
+                 "max_score": _points(max_score),
+                 "status": ("passed" if rec.outcome in ("passed", "xpassed") else "failed")
+                           if rec.unscored else "passed" if rec.passed else "failed",
                  "output": markdown(output, MAX_TEST_OUTPUT), "output_format": "md",
                  "visibility": rec.visibility, "tags": [plain(str(t), 200) for t in rec.tags]}
         if rec.number is not None:
             entry["number"] = rec.number
+        if rec.unscored:
+            entry["extra_data"] = {"unscored": True, "points_elsewhere": _points(rec.max_score)}
         tests.append(entry)
         if rec.leaderboard is not None:
             column, value, order = rec.leaderboard

@@ -12,6 +12,7 @@ side, from public/fixtures.npz in the public tests).
 import math
 
 import expressions as E
+import opbugs
 from backends import StudentError
 from checking import Report
 
@@ -62,7 +63,8 @@ def check_reverse(r, student, func_cls, expr, operators_ok=False, bugs=None):
         return
     for i, (g, w) in enumerate(zip(got, want)):
         r.scalar(f"{call}: partial {i + 1} of {len(want)}", g, w, rtol=RTOL,
-                 suspects=_suspects(bugs if expr.shared else None, i),
+                 suspects={**opbugs.suspects(expr, i, "Var"),
+                           **_suspects(bugs if expr.shared else None, i)},
                  fallback=SHARED_FALLBACK if expr.shared and operators_ok else None)
 
 
@@ -87,7 +89,7 @@ def check_forward(r, student, func_cls, expr):
         if isinstance(got, bool) or not isinstance(got, (int, float)):
             r.fail(f"{call} returned {_describe(got)}; expected a float")
             continue
-        r.scalar(call, got, w, rtol=RTOL)
+        r.scalar(call, got, w, rtol=RTOL, suspects=opbugs.suspects(expr, i, "Dual"))
 
 
 def _describe(value):

@@ -150,3 +150,22 @@ def test_results_list_visible_tests_first_in_number_order():
     assert [(t.get("number"), t["visibility"]) for t in tests] == [
         ("1.9", "visible"), ("1.10", "visible"), ("2.1", "visible"), (None, "visible"),
         ("1.1", "after_due_date"), ("5.2", "hidden")]
+
+
+def test_an_unscored_test_counts_no_points_here_and_says_where_it_is_scored():
+    records = [_rec("m::a", 2, 2, "passed"),
+               TestRecord(key="m::q", function="q", name="quiz", max_score=1.0, score=1.0,
+                          outcome="passed", number="6.1", unscored="Format OK, no points here."),
+               TestRecord(key="m::r", function="r", name="quiz 2", max_score=0.5,
+                          outcome="failed", output="bad format", number="6.2",
+                          unscored="Format OK, no points here.")]
+    res = build_results(records, mode="local")
+    validate(res)
+    quiz = {t["number"]: t for t in res["tests"] if t.get("number", "").startswith("6.")}
+    assert [(t["score"], t["max_score"], t["status"]) for t in quiz.values()] == [
+        (0, 0, "passed"), (0, 0, "failed")]
+    assert quiz["6.1"]["extra_data"] == {"unscored": True, "points_elsewhere": 1.0}
+    assert quiz["6.2"]["output"].startswith("Format OK, no points here.\n\nbad format")
+    assert res["score"] == 2
+    assert "Public tests: 2.0 / 2.0 points.** 2 more tests worth 1.5 points were checked but are " \
+           "scored only on Gradescope" in res["output"]
