@@ -66,3 +66,13 @@ def test_kill_rate_and_diagnosis_share(graded):
           f"correctly diagnosed {stats['diagnosed']} ({stats['diagnosed_share']:.0%})")
     assert stats["kill_rate"] == 1.0
     assert stats["diagnosed_share"] == 1.0
+
+
+def test_make_grade_sees_every_mutant_but_those_listed_with_a_reason(graded):
+    """A mutant loses points in a visible (public) test unless mutants.toml says why not; the
+    list can only shrink: a mutant that becomes visible must drop its public_blind reason."""
+    table = corpus.visibility_table(MUTANTS, graded)
+    seen = {name: public for name, public, _, _ in table}
+    reasons = {m.name: m.public_blind for m in MUTANTS}
+    assert [n for n, public in seen.items() if public == bool(reasons[n])] == []
+    assert all(hidden for _, _, hidden, _ in table)

@@ -42,7 +42,8 @@ class Mutant:
 
     fails: the numbers of the tests that must fail (e.g. "1.2", "1.4.3");
     may_fail: number prefixes of tests allowed to fail as well (every other test must pass);
-    diagnosis: {test number: text that its failure message must contain}.
+    diagnosis: {test number: text that its failure message must contain};
+    public_blind: why no public test loses points to it (a rule only hidden tests check yet).
     """
 
     name: str
@@ -51,6 +52,7 @@ class Mutant:
     fails: tuple
     may_fail: tuple = ()
     diagnosis: dict = field(default_factory=dict)
+    public_blind: str = ""   # why `make grade`'s public tests do not see it yet ("" if they do)
 
     def unexpected(self, failed):
         """(required tests that passed, failed tests that were neither required nor allowed)."""
@@ -67,7 +69,8 @@ def load_mutants(path=CORPUS / "mutants.toml"):
     for name, m in data["mutants"].items():
         edits = m["edit"] if isinstance(m["edit"], list) else [m["edit"]]
         mutants.append(Mutant(name, m["bug"], tuple((e["file"], e["old"], e["new"]) for e in edits),
-                              tuple(m["fails"]), tuple(m.get("may_fail", ())), dict(m.get("diagnosis", {}))))
+                              tuple(m["fails"]), tuple(m.get("may_fail", ())), dict(m.get("diagnosis", {})),
+                              m.get("public_blind", "")))
     return mutants
 
 
@@ -188,6 +191,20 @@ def summary(mutants, graded) -> dict:
             "kill_rate": killed / n if n else 0.0, "diagnosed_share": diagnosed / n if n else 0.0}
 
 
+def visibility_table(mutants, graded) -> list[tuple[str, bool, bool, bool]]:
+    """(mutant, loses visible points, loses hidden points, its diagnosis shown) per mutant: whether
+    `make grade`'s public tests alone (the visible ones on Gradescope) see the bug."""
+    rows = []
+    for m in mutants:
+        tests = graded[m.name]["tests"]
+        lost = [t for t in tests if t["score"] < t["max_score"] - 1e-9]
+        fails = failing(graded[m.name])
+        rows.append((m.name, any(t["visibility"] == "visible" for t in lost),
+                     any(t["visibility"] != "visible" for t in lost),
+                     all(text in fails.get(num, "") for num, text in m.diagnosis.items())))
+    return rows
+
+
 def main(argv):
     out = None
     if argv[:1] == ["--out"]:
@@ -204,6 +221,10 @@ def main(argv):
         print(f"{name}: score {graded[name]['score']:g}; failing {sorted(fails)}")
     chosen = [m for m in mutants if m.name in graded]
     print(json.dumps(summary(chosen, graded), indent=1))
+    print("| mutant | loses public points | loses hidden points | message names it |\n|---|---|---|---|")
+    for name, public, hidden, named in visibility_table(chosen, graded):
+        print(f"| {name} | {'yes' if public else 'no'} | {'yes' if hidden else 'no'} | "
+              f"{'yes' if named else 'no'} |")
 
 
 if __name__ == "__main__":
