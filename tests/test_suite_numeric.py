@@ -66,3 +66,27 @@ def test_one_sided_differences_are_the_bug_they_name(sign):
     assert not np.allclose(got, exact, rtol=1e-3)            # visibly off with eps = 0.01
     # centered differences of x^4: exactly 4 x^3 + 4 x eps^2
     np.testing.assert_allclose(fdchecks.centered(f, x, eps), exact + 4 * x * eps ** 2, rtol=1e-10)
+
+
+def test_a_correct_relu_backward_passes_whatever_sits_on_the_kink():
+    """Inputs at or within a difference step of ReLU's kink (an exact zero, a zero bias on a zero
+    row) never fail a correct backward: they are moved away, or that case is not differenced."""
+    import backends
+    import modchecks
+    import reference
+    from checking import Report
+    ref = backends.Reference(reference.load_reference(Path(__file__).resolve().parents[1] / "solution"))
+    g = np.random.default_rng(0).normal(size=(3, 4))
+    relu = ("ReLU",)
+    x = np.array([[0.0, 1e-5, -2e-5, 0.4], [0.3, -0.2, 0.0, 1.0], [-1.0, 2.0, 3e-4, -0.6]])
+    seq = ("Sequential", [("Linear", 3, 4), ("ReLU",), ("Linear", 4, 4)])
+    params = {"0.W": np.random.default_rng(1).normal(size=(4, 3)), "0.b": np.zeros(4),
+              "2.W": np.random.default_rng(2).normal(size=(4, 4)), "2.b": np.zeros(4)}
+    xs = np.array([[0.0, 0.0, 0.0], [0.5, -0.3, 0.8], [1.0, 0.2, -0.4]])   # row 0: z = 0 exactly
+    assert modchecks.kink_distance(seq, xs, params) == 0.0
+    assert modchecks.kink_distance(relu, x, {}) == 0.0
+    assert modchecks.kink_distance(("Tanh",), x, {}) == np.inf
+    for spec, inputs, p in ((relu, x, {}), (seq, xs, params)):
+        r = Report("kink")
+        modchecks.check_backward_fd(r, ref, spec, inputs, g, p, seed=5)
+        assert r.failures == [], r.failures

@@ -201,10 +201,13 @@ def check_predict(r, b, kwargs, expected):
     r.compare(call, labels, expected["labels"], check_dtype=False, suspects=suspects)
 
 
-def trusted_forward(spec, params, X):
-    """Our own forward pass of a Sequential spec with the given weights (numpy only)."""
+def trusted_forward(spec, params, X, relu_inputs=None):
+    """Our own forward pass of a Sequential spec with the given weights (numpy only); the input
+    of every ReLU is appended to `relu_inputs` when a list is given."""
     h = np.asarray(X, dtype=np.float64)
     for i, layer in enumerate(spec[1]):
+        if layer[0] == "ReLU" and relu_inputs is not None:
+            relu_inputs.append(h)
         if layer[0] == "Linear":
             h = h @ params[f"{i}.W"].T + params[f"{i}.b"]
         elif layer[0] == "Sigmoid":
