@@ -46,14 +46,19 @@ def _message_lines(output: str) -> list[str]:
     return lines[:MESSAGE_LINES]
 
 
+def _points_elsewhere(test: dict) -> float | None:
+    """The points of a test listed unscored in this grading (engine.results), else None."""
+    extra = test.get("extra_data", {})
+    return extra.get("points_elsewhere") if extra.get("unscored") else None
+
+
 def format_table(results: dict, public_only: bool) -> str:
     """The terminal report for a results dictionary."""
     tests = sorted(results["tests"], key=lambda t: _natural(t.get("number")))
     rows = [f"{'#':<8} {'test':<{NAME_WIDTH}} {'points':>11}  status", "-" * (NAME_WIDTH + 30)]
     for t in tests:
         name = t["name"] if len(t["name"]) <= NAME_WIDTH else t["name"][:NAME_WIDTH - 3] + "..."
-        elsewhere = t.get("extra_data", {}).get("points_elsewhere") if t.get("extra_data", {}).get(
-            "unscored") else None
+        elsewhere = _points_elsewhere(t)
         points = f"({elsewhere:g} later)" if elsewhere is not None else f"{t['score']:g}/{t['max_score']:g}"
         status = ("checked" if elsewhere is not None else "ok") if t["status"] == "passed" else "FAILED"
         rows.append(f"{t.get('number', ''):<8} {name:<{NAME_WIDTH}} {points:>11}  {status}")
@@ -61,13 +66,12 @@ def format_table(results: dict, public_only: bool) -> str:
             rows += [f"{'':<8}   {ln}" for ln in _message_lines(t.get("output", ""))]
     got = sum(t["score"] for t in tests)
     out_of = sum(t["max_score"] for t in tests)
-    later = [t for t in tests if t.get("extra_data", {}).get("unscored")]
+    later = [p for p in map(_points_elsewhere, tests) if p is not None]
     rows += ["-" * (NAME_WIDTH + 30), f"Total{' (public tests)' if public_only else ''}: "
              f"{got:g} / {out_of:g} points"]
     if later:
         rows.append(f"Checked but scored only on Gradescope: {len(later)} tests worth "
-                    f"{sum(t['extra_data']['points_elsewhere'] for t in later):g} points "
-                    "(\"checked\" above).")
+                    f"{sum(later):g} points (\"checked\" above).")
     if public_only:
         rows.append("Hidden tests run only on Gradescope and count towards your grade too.")
     return "\n".join(rows)

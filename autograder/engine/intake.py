@@ -233,8 +233,9 @@ def intake(submission: str | Path, config: AssignmentConfig, provided: str | Pat
     skipped: list[str] = []
     entries, refused = gather(Path(submission), config, skipped)
     picks, notes = _locate(entries, config)
-    if skipped_summary(skipped):
-        notes.append(skipped_summary(skipped))
+    litter = skipped_summary(skipped)
+    if litter:
+        notes.append(litter)
     report = IntakeReport(root=str(dest.resolve()), package=config.package,
                           student_files=list(config.student_files),
                           extra_files=list(config.extra_files), notes=notes)

@@ -22,9 +22,10 @@ propagate fails with that message.
 
 import contextlib
 import copy
-import re
 
 import numpy as np
+
+from engine.escape import block
 
 STRICT = dict(over="raise", invalid="raise", divide="raise", under="ignore")
 
@@ -53,14 +54,8 @@ class StudentError(AssertionError):
             text = f"`{call}` raised {type_name}" + (f": {message}" if message else "")
         tail = traceback_text.rstrip().splitlines()[-12:]
         if tail and type_name != "NotImplementedError":
-            text += "\n\n" + code_block("\n".join(tail))
+            text += "\n\n" + block("\n".join(tail))
         super().__init__(text)
-
-
-def code_block(text):
-    """`text` in a Markdown code block whose fence is longer than any backtick run inside it."""
-    fence = "`" * max([3] + [len(run) + 1 for run in re.findall("`+", text)])
-    return f"{fence}\n{text}\n{fence}"
 
 
 def raised_instead(exc, call, expected):

@@ -9,6 +9,7 @@ import pytest
 
 from engine.config import load_config
 from engine.intake import intake
+from tests.uploads import set_method
 
 CONFIG = """
 [assignment]
@@ -254,21 +255,6 @@ def test_config_errors_name_the_key(tmp_path, text, error):
 
 # ------------------------------------------------------------------ uploads of a whole folder
 
-def _with_method(path: Path, member: str, method: int) -> None:
-    """Rewrite the compression method of `member` (stored) in both its headers, as an archiver
-    that used PPMd or Deflate64 would have written it."""
-    data = bytearray(path.read_bytes())
-    name = member.encode()
-    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
-        at = data.find(signature + b"")
-        while at != -1:
-            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
-            if data[name_at:name_at + len(name)] == name:
-                data[at + offset:at + offset + 2] = method.to_bytes(2, "little")
-            at = data.find(signature, at + 4)
-    path.write_bytes(bytes(data))
-
-
 @pytest.mark.parametrize("method, label", [(98, "PPMd"), (9, "Deflate64")])
 def test_a_member_compressed_in_a_way_zipfile_cannot_read_costs_that_file_only(
         tmp_path, config, provided, method, label):
@@ -276,7 +262,7 @@ def test_a_member_compressed_in_a_way_zipfile_cannot_read_costs_that_file_only(
     with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, data in layout("pkg/", "").items():
             zf.writestr(name, data)
-    _with_method(zpath, "hyperparams.toml", method)
+    set_method(zpath, "hyperparams.toml", method)
     report = run(tmp_path, config, provided, zpath)
     assert sorted(report.found) == ["losses.py", "modules.py"]
     assert report.missing["hyperparams.toml"] == (
