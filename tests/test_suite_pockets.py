@@ -117,3 +117,51 @@ def test_shipped_points_are_the_test_split():
     X, y = pockets.read_csv(root / "backprop" / "datasets" / "two_pockets_test.csv")
     assert np.array_equal(points.X, X) and np.array_equal(points.y, y)
     assert "shipped test split" in points.where and "fresh" in points.where  # says what Gradescope does
+
+
+def _backend(solution):
+    import backends
+    return backends.Reference(solution)
+
+
+@pytest.mark.parametrize("name, init", [("four_gaussians", "xavier"), ("one_pocket", "zero")])
+def test_training_on_the_mirrored_copy_gives_the_unmirrored_network(solution, name, init):
+    """The mirror is exact: the layers pockets.train returns (trained on x2 -> -x2 from mirrored
+    weights, then mirrored back) are the ones train gives on the data as shipped."""
+    b = _backend(solution)
+    X, y = pockets.read_csv(Path(__file__).resolve().parents[1] / "solution" / "backprop" / "datasets"
+                            / f"{name}_train.csv")
+    settings = {"learning_rate": 2.0, "epochs": 20, "batch_size": 16, "init": init, "seed": 3}
+    trained = pockets.train(b, name, settings, 3, X, y, budget=60)
+    model = b.call("mlp.build_mlp", 2, [3], 1, activation="sigmoid", output="sigmoid", init=init, seed=3)
+    b.call("mlp.train", model, b.make("losses.BinaryCrossEntropy"), X, y, 20, 2.0, 16, seed=3)
+    direct = pockets.fetch_layers(b, model, 3)
+    for got, want in zip(trained.layers, direct):
+        for a, c in zip(got[1:], want[1:]):
+            np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-15)
+    assert not np.allclose(trained.as_trained[0][1], direct[0][1])  # it really trained on the mirror
+
+
+def test_weights_that_ignore_the_mirror_are_named():
+    """A network fitted to the data as shipped (memorised) fails on the mirrored training, and the
+    message says that train ignored its data; a network that is just bad gets the usual advice."""
+    W = np.array([[1.0, -1.0], [-1.0, 1.0]])  # the diagonal band's two edges
+    fitted = [("Linear", 8.0 * W, np.array([-4.0, -4.0])), ("Sigmoid",),
+              ("Linear", np.array([[-10.0, -10.0]]), np.array([5.0])), ("Sigmoid",)]
+    X = np.array([[0.1, 0.1], [0.9, -0.8], [-0.5, -0.4], [-0.9, 0.9]])
+    y = np.array([1, 0, 1, 0])
+    points = pockets.ScoredPoints(X, y, "4 points")
+    settings = {"learning_rate": 1, "epochs": 1, "batch_size": 1, "init": "zero", "seed": 0}
+    assert pockets.accuracy(fitted, X, y) == 1.0
+    ok = pockets.Trained("diagonal_band", pockets.mirrored(pockets.mirrored(fitted)), settings=settings,
+                         as_trained=pockets.mirrored(fitted))
+    assert pockets.check_accuracy(ok, points, 0.9) == 1.0
+    memorised = pockets.Trained("diagonal_band", pockets.mirrored(fitted), settings=settings, as_trained=fitted)
+    with pytest.raises(AssertionError, match="must learn from the X and y it is passed"):
+        pockets.check_accuracy(memorised, points, 0.9)
+    flat = [("Linear", np.zeros((2, 2)), np.zeros(2)), ("Sigmoid",),
+            ("Linear", np.zeros((1, 2)), np.array([-1.0])), ("Sigmoid",)]
+    bad = pockets.Trained("diagonal_band", flat, settings=settings, as_trained=flat)
+    with pytest.raises(AssertionError, match="Try another learning rate") as info:
+        pockets.check_accuracy(bad, points, 0.9)
+    assert "mirrored" not in str(info.value)

@@ -105,6 +105,7 @@ def test_bug_imitations_stay_on_the_hidden_side():
 def test_time_limits_table_agrees_with_the_files_it_names():
     """autograder/suite/README.md's "Time limits" table states each limit as the files set it."""
     import autochecks
+    import costs
     import pockets
     from engine.config import FINISH_MARGIN_SECONDS, load_config
     from engine.remote import Sandbox
@@ -116,6 +117,10 @@ def test_time_limits_table_agrees_with_the_files_it_names():
     expected = {
         "one call into the student's code": f"{config.sandbox['timeout']:g} s",
         "one call on a traced autodiff graph": f"{autochecks.GRAPH_TIMEOUT:g} s",
+        "one backward on the large input of `costs.py`": f"{costs.BUDGET_FLOOR:g} s, or "
+                                                          f"{costs.BUDGET_RATIO:g} times the forward",
+        "gradient() on thousands of inputs": f"{autochecks.ONE_PASS_FLOOR:g} s, or "
+                                             f"{autochecks.ONE_PASS_RATIO:g} times one evaluation",
         "training one pocket dataset": ", ".join(f"{b:g}" for b in budgets) + " s",
         "starting a worker": f"{start:g} s",
         "tests may start until": f"{limits.time_budget_seconds:g} s",

@@ -58,6 +58,8 @@ def test_mutant_verdict(graded, mutant):
     for number, text in mutant.diagnosis.items():
         assert text in failed[number], (f"{mutant.name}: the message of test {number} does not say "
                                         f"{text!r}:\n{failed[number][:1500]}")
+    if mutant.score is not None:
+        assert results["score"] == pytest.approx(mutant.score), f"{mutant.name}: score {results['score']}"
 
 
 def test_kill_rate_and_diagnosis_share(graded):

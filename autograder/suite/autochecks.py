@@ -10,6 +10,7 @@ side, from public/fixtures.npz in the public tests).
 """
 
 import math
+import time
 
 import expressions as E
 import opbugs
@@ -55,9 +56,12 @@ def check_reverse(r, student, func_cls, expr, operators_ok=False, bugs=None):
     call = f"gradient(f, {', '.join(f'{v:g}' for v in expr.point)}) for f = {expr.name}"
     if expr.note:
         call += f" ({expr.note})"
-    traced = E.traced(expr, func_cls)
+    log = student.evaluation_log()
+    traced = student.keep(E.traced(expr, func_cls, log=log), f"sending f = {expr.name}")  # sent once, used twice
     _check_graph(r, student, traced, expr)
+    before = len(student.evaluations(log))
     got = student.call("autodiff.gradient", traced, *expr.point, timeout=GRAPH_TIMEOUT)
+    check_evaluated_once(r, call, student.evaluations(log)[before:])
     if not isinstance(got, tuple) or len(got) != len(want):
         r.fail(f"{call} returned {_describe(got)}; expected a tuple of {len(want)} floats")
         return
@@ -66,6 +70,90 @@ def check_reverse(r, student, func_cls, expr, operators_ok=False, bugs=None):
                  suspects={**opbugs.suspects(expr, i, "Var"),
                            **_suspects(bugs if expr.shared else None, i)},
                  fallback=SHARED_FALLBACK if expr.shared and operators_ok else None)
+
+
+def check_evaluated_once(r, call, kinds):
+    """Reverse mode evaluates f once, on Vars: kinds are the classes of f's first argument, one per
+    evaluation that gradient() made."""
+    if kinds == ["Var"]:
+        return
+    how = "never evaluated f" if not kinds else (
+        f"evaluated f {len(kinds)} time{'s' if len(kinds) > 1 else ''}, its first argument a "
+        + ", ".join(dict.fromkeys(kinds)))
+    cause = ("evaluating f once per input on Dual numbers is forward mode (that is derivative's job)"
+             if "Dual" in kinds else
+             "evaluating f at nudged numbers is finite differences" if set(kinds) & {"float", "int", "complex"}
+             else "f must be called on Var inputs")
+    r.fail(f"{call}: gradient() {how}. Reverse mode evaluates f ONCE, on Var inputs, and one backward pass "
+           f"from the output gives every partial; {cause}.")
+
+
+ONE_PASS_FLOOR, ONE_PASS_RATIO = 2.0, 50  # seconds; times one evaluation of f (derivative's cost)
+
+
+def _wide(ops):
+    """f(x_1, ..., x_n) = sum_i x_i * x_(i+1): n inputs, about 2n nodes; df/dx_i = x_(i-1) + x_(i+1)."""
+    def f(*xs):
+        total = xs[0] * xs[1]
+        for a, b in zip(xs[1:-1], xs[2:]):
+            total = total + a * b
+        return total
+    return f
+
+
+def check_one_pass(r, student, func_cls, inputs):
+    """gradient() on `inputs` (thousands of) inputs costs about one evaluation of f, not one pass per input.
+
+    The yardstick is the student's own derivative(f, ..., wrt=0) (forward mode: one evaluation of
+    f on Duals); gradient gets ONE_PASS_RATIO times that, and at least ONE_PASS_FLOOR seconds.
+    A correct reverse mode in any style takes a few times one evaluation; walking the graph once
+    per input takes thousands.
+    """
+    point = tuple(0.5 + 0.001 * ((7 * i) % 13) for i in range(inputs))
+    expr = E.Expression(f"sum of x_i * x_(i+1) over {inputs:,} inputs", _wide, point, shared=True)
+    traced = student.keep(E.traced(expr, func_cls), f"sending f = {expr.name}")  # timed calls send a Ref
+    call = f"gradient(f, x_1, ..., x_{inputs}) for f = {expr.name}"
+    forward = None
+    try:
+        started = time.perf_counter()
+        student.call("autodiff.derivative", traced, *point, wrt=0, budget=ONE_PASS_FLOOR)
+        forward = time.perf_counter() - started
+    except StudentError:
+        pass  # derivative is broken or slow: the floor alone
+    budget = max(ONE_PASS_FLOOR, ONE_PASS_RATIO * (forward or 0.0))
+    try:
+        got = student.call("autodiff.gradient", traced, *point, budget=budget)
+    except StudentError as exc:
+        if exc.type_name != "CallTimeout":
+            raise
+        one = "" if forward is None else f", while one evaluation of f (derivative(f, ..., wrt=0)) takes {forward * 1000:.0f} ms"
+        r.fail(f"{call} did not finish within {budget:.1f} s{one}. One backward pass from the output gives all "
+               f"{inputs:,} partials for about the cost of evaluating f; walking the graph (or calling "
+               f"backward) once per input costs {inputs:,} passes. Run backward once and read every "
+               "input's .grad.")
+        return
+    if not isinstance(got, tuple) or len(got) != inputs:
+        r.fail(f"{call} returned {_describe(got)}; expected a tuple of {inputs:,} floats")
+        return
+    want = [(point[i - 1] if i else 0.0) + (point[i + 1] if i + 1 < inputs else 0.0) for i in range(inputs)]
+    wrong = [i for i, (g, w) in enumerate(zip(got, want))
+             if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isclose(g, w, rel_tol=RTOL)]
+    if wrong:
+        i = wrong[0]
+        r.fail(f"{call}: {len(wrong)} partials are wrong, the first df/dx_{i + 1} = {got[i]!r}, expected {want[i]!r} "
+               "(x_i next to x_(i-1) and x_(i+1))")
+
+
+def check_deep(r, student, func_cls, expr):
+    """check_reverse on a graph thousands of nodes deep, naming a recursion limit if one is hit."""
+    try:
+        check_reverse(r, student, func_cls, expr)
+    except StudentError as exc:
+        if exc.type_name != "RecursionError":
+            raise
+        raise AssertionError(f"{exc}\n\nLikely cause: a recursive topological sort (or recursive backward) "
+                             "exceeds Python's recursion limit on a graph this deep; use an explicit "
+                             "stack.") from None
 
 
 def _check_graph(r, student, traced, expr):

@@ -83,12 +83,13 @@ class Reference:
             obj = getattr(obj, part)
         return obj
 
-    def make(self, name, *args, **kwargs):
+    def make(self, name, *args, timeout=None, budget=None, **kwargs):
+        """timeout and budget (Student's time limits) do not apply to the trusted reference."""
         return self._resolve(name)(*args, **kwargs)
 
     call = make
 
-    def method(self, obj, name, *args, **kwargs):
+    def method(self, obj, name, *args, timeout=None, **kwargs):
         return copy.deepcopy(getattr(obj, name)(*args, **kwargs))
 
     def attr(self, obj, name):
@@ -181,6 +182,22 @@ class Student:
         symbols = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "pow": "**"}
         what = f" {symbols.get(name, name)} ".join(_arg_text(o) for o in operands)
         return self._run(what, self.sb.call, f"operator.{name}", *_unwrap(operands), keep=True)
+
+    def keep(self, value, what):
+        """value (e.g. a traced Func) sent to the worker once and kept there: a Ref that later
+        calls pass instead of sending the value again."""
+        return self._run(what, self.sb.call, "operator.getitem", [value], 0, keep=True)
+
+    def evaluation_log(self):
+        """An empty dict kept in the worker (a Ref), for expressions.traced(..., log=)."""
+        return self._run("creating a dict", self.sb.call, "builtins.dict", keep=True)
+
+    def evaluations(self, log):
+        """The class names of the first arguments an evaluation log holds, one per evaluation."""
+        Call = self.remote.Call
+        names = Call("builtins.map", Call("operator.attrgetter", "__class__.__name__"),
+                     Call("builtins.dict.values", log))
+        return self._run("reading the evaluation log", self.sb.call, "builtins.list", names)
 
     def rng(self, seed):
         """A Generator kept in the worker (a Ref), so that several calls share its state."""

@@ -38,6 +38,13 @@ def loss_case(name, loss, n, seed, column=True, k=3):
     return Case(name, S.loss_pass, dict(name=loss, pred=pred, target=target))
 
 
+# A target (N,) with pred (N, 1); saturated probabilities 0 and 1; logits of +-1000.
+EDGE_INPUTS = {
+    "SquaredError": (np.array([[0.5], [-2.0], [1.0]]), np.array([1.5, -2.0, 0.0])),
+    "BinaryCrossEntropy": (np.array([[1.0], [0.0], [0.25], [1.0]]), np.array([[0.0], [0.0], [1.0], [1.0]])),
+    "SoftmaxCrossEntropy": (np.array([[-1000.0, 1000.0], [1000.0, 999.0], [0.0, -1000.0]]), np.array([0, 1, 0])),
+}
+
 SEQ = ("Sequential", [("Linear", 3, 4), ("Tanh",), ("Linear", 4, 2)])
 MLP_CONFIGS = {
     "mlp/2-3-1": dict(n_inputs=2, hidden=[3], n_outputs=1, activation="sigmoid", output="sigmoid",
@@ -54,6 +61,12 @@ def _public():
         for act in S.ACTIVATIONS:
             out.append(module_case(f"{act.lower()}/n{n}", (act,), n, seed=21 + n))
         out.append(module_case(f"sequential/n{n}", SEQ, n, seed=31 + n))
+    extreme = np.array([[-1000.0, -710.0, -3.0, 0.0, 0.5, 710.0, 1000.0]])
+    g = np.array([[0.5, -1.0, 0.75, -0.25, 1.5, -2.0, 1.0]])
+    for act in S.ACTIVATIONS:
+        out.append(Case(f"{act.lower()}/extreme", S.module_pass, dict(spec=(act,), x=extreme, g=g, params={})))
+    for name, (pred, target) in EDGE_INPUTS.items():
+        out.append(Case(f"{name.lower()}/edge", S.loss_pass, dict(name=name, pred=pred, target=target)))
     for n in (1, 5):
         out.append(loss_case(f"squarederror/n{n}", "SquaredError", n, seed=41 + n))
         out.append(loss_case(f"binarycrossentropy/n{n}", "BinaryCrossEntropy", n, seed=51 + n))
@@ -75,6 +88,10 @@ def _public():
     Xp, _ = S.network_data(9, 2, 1, seed=81)
     out.append(Case("predict/one-column", S.predict_run,
                     dict(spec=net, params=S.linear_params(net, 81), X=Xp)))
+    half = ("Sequential", [("Linear", 2, 1), ("Sigmoid",)])  # outputs exactly 0.5 where x1 = x2
+    out.append(Case("predict/half", S.predict_run, dict(
+        spec=half, params={"0.W": np.array([[2.0, -2.0]]), "0.b": np.array([0.0])},
+        X=np.array([[1.0, 1.0], [0.5, -0.5], [-3.0, -3.0], [0.0, 1.0]]))))
     return {case.name: case for case in out}
 
 

@@ -10,6 +10,8 @@ Added here:
 - `trained_pocket`: dataset name -> pockets.Trained (the student's network trained once per
   session with their hyperparams.toml, shared by the public and the hidden pocket tests).
 - `grading_seed`: the hidden seed of the pocket datasets' fresh test points (Gradescope only).
+- `cheap_backward`: cheap_backward(kind, ...) fails the test unless each kind's backward costs
+  about one forward pass (costs.problem, checked once per session and kind).
 - `pocket_points`: dataset name -> pockets.ScoredPoints, the points its accuracy is scored on:
   on Gradescope fresh points drawn with `grading_seed` (what SPEC.md's 20 points are for),
   locally (`make grade`) the shipped test split.
@@ -21,6 +23,7 @@ import pytest
 
 import backends
 import cases as case_registry
+import costs
 import pockets
 from reference import load_reference
 
@@ -41,6 +44,21 @@ def student(sandbox):
     """The student's code, driven through the sandbox (see backends.Student)."""
     from engine import remote
     return backends.Student(sandbox, remote)
+
+
+@pytest.fixture(scope="session")
+def cheap_backward(student):
+    """cheap_backward("Sigmoid", ...): AssertionError (the test fails with the reason) unless the
+    backward of each module or loss kind costs about one forward pass (see costs.py)."""
+    found = {}
+
+    def require(*kinds):
+        for kind in kinds:
+            if kind not in found:
+                found[kind] = costs.problem(student, kind)
+            if found[kind]:
+                raise AssertionError(found[kind])
+    return require
 
 
 @pytest.fixture(scope="session")

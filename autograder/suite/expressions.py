@@ -88,10 +88,21 @@ def long_chain(length):
     return build
 
 
-def traced(expression, func_cls, module="backprop.autodiff"):
-    """A Func (engine.remote.Func) that evaluates the expression with the student's ops."""
+def traced(expression, func_cls, module="backprop.autodiff", log=None):
+    """A Func (engine.remote.Func) that evaluates the expression with the student's ops.
+
+    log: a dict kept in the worker (a Ref); each evaluation then stores its first argument in it,
+    keyed by id, so that the caller can see how often f was evaluated and on what.
+    """
     ops = SimpleNamespace(**{name: func_cls.fn(f"{module}.{name}") for name in ("sin", "cos", "exp", "log")})
-    return func_cls.trace(expression.build(ops), nparams=len(expression.point))
+    f = expression.build(ops)
+    if log is not None:
+        inner = f
+
+        def f(first, *rest):
+            first = func_cls.fn("builtins.dict.setdefault")(log, func_cls.fn("builtins.id")(first), first)
+            return inner(first, *rest)
+    return func_cls.trace(f, nparams=len(expression.point))
 
 
 def _e(name, build, point, shared=False, note="", key=""):
@@ -132,6 +143,21 @@ LECTURE = [
 
 # Var used directly (public test 5.4): y = x * x + x at x = 3, dy/dx = 7.
 VAR_EXAMPLE = _e("y = x * x + x", lambda ops: lambda x: x * x + x, (3.0,), shared=True, key="var_example")
+
+
+def _powers(ops):
+    """u = x * y, v = u * u: u reaches the output along three paths, x along four."""
+    def f(x, y):
+        u = x * y
+        v = u * u
+        return v * u + v * x
+    return f
+
+
+# Public tests 5.5 and 5.6: a graph whose shared node is reached along several paths, and a deep chain.
+PUBLIC_SHARED = _e("u = x * y; v = u * u; v * u + v * x", _powers, (0.7, -1.2), shared=True, key="powers")
+PUBLIC_CHAIN = _e("a chain 4,000 nodes deep: y = x, then 2,000 times y = 0.9999 * y + 0.001",
+                  long_chain(4_000), (0.5,))
 
 
 def _square_twice(ops):

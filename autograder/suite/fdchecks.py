@@ -61,6 +61,24 @@ def check_numerical_gradient(r, student, func_cls, build, x, eps, what, analytic
     return got
 
 
+def check_closure(r, student, func_cls, x):
+    """numerical_gradient(f, x) where f ignores its argument and reads x itself (0.5 * sum(x^2)):
+    x must be perturbed in place, and restored bit for bit."""
+    xh = student.put(x)
+    f = func_cls.trace(lambda _ignored: func_cls.fn("numpy.sum")(func_cls.fn("numpy.square")(xh.ref)) * 0.5,
+                       nparams=1)
+    call = (f"numerical_gradient(f, x {x.shape}) where f ignores its argument and reads x itself: "
+            "0.5 * sum(x^2)")
+    got = student.call("gradcheck.numerical_gradient", f, xh)
+    trusted = lambda v: 0.5 * np.sum(np.square(v))  # noqa: E731
+    suspects = {"x is copied before being perturbed, so an f that reads x through a closure never "
+                "sees the change: perturb x itself, in place": np.zeros_like(x)}
+    suspects.update(gradient_suspects(trusted, x, 1e-5))
+    r.compare(call, got, centered(trusted, x, 1e-5), rtol=1e-6, atol=1e-9, suspects=suspects)
+    r.require(np.array_equal(student.get(xh), x), f"{call}: x is not restored exactly afterwards: save "
+              "old = x[i] and set x[i] = old at the end, rather than adding and subtracting eps")
+
+
 def relative_error(a, b):
     """The definition: max over entries of |a - b| / max(1e-8, |a| + |b|)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

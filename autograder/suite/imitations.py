@@ -199,6 +199,6 @@ def public_cases():
     """The imitations the public tests read from public/fixtures.npz, as named Cases."""
     train = cases.PUBLIC["train/bce"]
     out = [cases.Case(cases.variants_name(train.name), train_variants, train.kwargs)]
-    for expr in (*E.LECTURE, E.VAR_EXAMPLE):
+    for expr in (*E.LECTURE, E.VAR_EXAMPLE, E.PUBLIC_SHARED):
         out.append(cases.Case(cases.bugs_name(expr), reverse_mode_bugs_case, dict(expression=expr)))
     return {case.name: case for case in out}

@@ -206,3 +206,42 @@ def check_loss_backward(r, b, name, pred, target, expected):
     r.compare(f"{call}: dJ/dpred against centered finite differences of your own forward",
               grad, estimate, rtol=FD_RTOL, atol=FD_ATOL, batch=n, suspects=wrong,
               override=FORWARD_AT_FAULT if matched else None)
+
+
+def _strict_pass(b, scenario, fix, **kwargs):
+    """Run a scenario with NumPy warnings raised as FloatingPointError; explain one if it comes."""
+    try:
+        with b.strict_numpy():
+            return scenario(b, **kwargs)
+    except StudentError as exc:
+        if exc.type_name != "FloatingPointError":
+            raise
+        raise AssertionError(f"{exc}\n\nLikely cause: NumPy overflowed (or divided by zero, or computed an "
+                             f"invalid value) on these inputs; it would print a RuntimeWarning here: {fix}.") from None
+
+
+def check_extreme(r, b, kind, x, g, expected):
+    """An activation's forward and backward at inputs up to +-1000: the reference's values, no warnings."""
+    got = _strict_pass(b, S.module_pass, "use a numerically stable formula", spec=(kind,), x=x, g=g, params={})
+    call = f"{kind}().forward(a) then backward(grad_out) with a = {x.ravel().tolist()}"
+    r.compare(f"{call}: forward", got["out"], expected["out"], rtol=1e-9, atol=1e-12, inputs={"a": x},
+              suspects=suspects.forward(kind, x))
+    r.compare(f"{call}: backward dJ/da", got["dx"], expected["dx"], rtol=1e-9, atol=1e-12, inputs={"a": x},
+              suspects=suspects.backward(kind, x, g))
+
+
+EDGE_FIX = {"BinaryCrossEntropy": "clip the probabilities to [1e-12, 1 - 1e-12] before the logs, in forward and "
+                                  "backward",
+            "SoftmaxCrossEntropy": "subtract each row's max from the logits before exp (log-sum-exp)",
+            "SquaredError": "compute (pred - target) with the target reshaped to pred's shape"}
+
+
+def check_loss_edge(r, b, name, pred, target, expected):
+    """A loss at its edge inputs (target (N,) for pred (N, 1), saturated p, logits of +-1000): no warnings,
+    J and dJ/dpred equal to the reference's."""
+    got = _strict_pass(b, S.loss_pass, EDGE_FIX[name], name=name, pred=pred, target=target)
+    call = loss_call(name, pred, target) + f" with pred = {pred.tolist()}, target = {target.tolist()}"
+    r.scalar(f"{call}: J", got["J"], float(expected["J"]), batch=pred.shape[0], rtol=1e-9,
+             suspects=suspects.loss_value(name, pred, target, expected["J"], expected["grad"]))
+    r.compare(f"{call}: backward() dJ/dpred", got["grad"], expected["grad"], rtol=1e-9, atol=1e-12,
+              batch=pred.shape[0], suspects=suspects.loss_grad(name, pred, target, expected["grad"]))

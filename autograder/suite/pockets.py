@@ -7,7 +7,12 @@ Everything here except the training itself runs on the trusted side:
   runs exactly build_mlp(2, [h], 1, "sigmoid", "sigmoid", init, seed) and train(...) with
   the student's settings, under the dataset's time budget;
 - the trained weights come back as arrays and the accuracy is computed here with our own
-  forward pass (never the student's predict) on test points the worker never sees.
+  forward pass (never the student's predict) on test points the worker never sees;
+- train sees a mirrored copy of the data (x2 -> -x2, MIRROR) and starts from build_mlp's
+  weights mirrored to match. Sign flips are exact in floating point, so a train that learns
+  from the data it is given ends at exactly its unmirrored run's weights, mirrored; we mirror
+  them back. A train that ignores its data (memorised weights) fits the wrong orientation:
+  none of the four datasets is symmetric under the mirror.
 """
 
 import math
@@ -26,6 +31,7 @@ from engine.studentfiles import StudentFileError, read_toml_tables
 
 DATASETS = ("diagonal_band", "one_pocket", "four_gaussians", "two_pockets")
 KEYS = ("learning_rate", "epochs", "batch_size", "init", "seed")
+MIRROR = np.array([1.0, -1.0])  # x2 -> -x2: flips the band, the pockets and the XOR of every dataset
 SUITE = Path(__file__).resolve().parent
 
 
@@ -121,20 +127,31 @@ class Trained:
     error: str = None
     seconds: float = 0.0
     settings: dict = None
+    as_trained: list = None   # the layers as train left them (fitted to the mirrored data)
 
 
-def fetch_layers(student, model, hidden):
-    """The trained model's layers as arrays, checking the architecture build_mlp must give."""
+def check_architecture(student, model, hidden):
     names = student.type_names(model, "modules")
     want = ["Linear", "Sigmoid", "Linear", "Sigmoid"]
     if names != want:
         raise AssertionError(f"build_mlp(2, [{hidden}], 1, activation='sigmoid', output='sigmoid') gave the "
                              f"layers {names}, expected {want}")
+
+
+def mirrored(layers):
+    """The layers with the first Linear's input columns multiplied by MIRROR (+ 0.0: no -0.0)."""
+    (_, W, b), rest = layers[0], layers[1:]
+    return [("Linear", W * MIRROR + 0.0, b), *rest]
+
+
+def fetch_layers(student, model, hidden):
+    """The trained model's layers as arrays, checking the architecture build_mlp must give."""
+    check_architecture(student, model, hidden)
     layers = []
     modules = student.attr(model, "modules")
     shapes = [((hidden, 2), (hidden,)), ((1, hidden), (1,))]
     for i, ref in enumerate(modules):
-        if names[i] != "Linear":
+        if i % 2:
             layers.append(("Sigmoid",))
             continue
         params = student.attr(ref, "params")
@@ -149,15 +166,19 @@ def fetch_layers(student, model, hidden):
 
 
 def train(student, name, settings, hidden, X, y, budget):
-    """Run build_mlp + train in the worker with the student's settings; returns Trained."""
+    """Run build_mlp, mirror its first layer, and train on the mirrored data in the worker with the
+    student's settings; returns Trained with the layers mirrored back."""
     model = student.call("mlp.build_mlp", 2, [hidden], 1, activation="sigmoid", output="sigmoid",
                          init=settings["init"], seed=settings["seed"])
+    built = fetch_layers(student, model, hidden)
+    student.param_setter(model, "0.W")(mirrored(built)[0][1])  # modules[0].params["W"], in place
     loss = student.make("losses.BinaryCrossEntropy")
     started = time.monotonic()
-    student.call("mlp.train", model, loss, X, y, settings["epochs"], settings["learning_rate"],
+    student.call("mlp.train", model, loss, X * MIRROR, y, settings["epochs"], settings["learning_rate"],
                  settings["batch_size"], seed=settings["seed"], budget=budget)
     seconds = time.monotonic() - started
-    return Trained(name, fetch_layers(student, model, hidden), seconds=seconds, settings=settings)
+    as_trained = fetch_layers(student, model, hidden)
+    return Trained(name, mirrored(as_trained), seconds=seconds, settings=settings, as_trained=as_trained)
 
 
 def accuracy(layers, X, y):
@@ -222,10 +243,22 @@ def _settings_text(settings):
     return ", ".join(f"{k} = {settings[k]!r}" for k in KEYS)
 
 
-def explain_accuracy(trained, acc, threshold, where):
-    """The failure message for an accuracy below the threshold."""
-    return (f"{trained.name}: after build_mlp + train with your hyperparams.toml "
-            f"({_settings_text(trained.settings)}), took {trained.seconds:.2f} s, the accuracy on {where} "
-            f"is {acc:.3f}, below the threshold {threshold:.2f}. Try another learning rate, more epochs or "
-            "another seed (some initialisations stall in a local minimum), and check your train against "
-            "the public network tests.")
+def check_accuracy(trained, points, threshold):
+    """The accuracy of a trained network on `points` (ScoredPoints); AssertionError below threshold."""
+    if trained.error:
+        raise AssertionError(trained.error)
+    acc = accuracy(trained.layers, points.X, points.y)
+    if acc >= threshold:
+        return acc
+    message = (f"{trained.name}: after build_mlp + train with your hyperparams.toml "
+               f"({_settings_text(trained.settings)}), took {trained.seconds:.2f} s, the accuracy on "
+               f"{points.where} is {acc:.3f}, below the threshold {threshold:.2f}.")
+    if accuracy(trained.as_trained, points.X, points.y) >= threshold:
+        raise AssertionError(
+            message + " The grader trains on a mirrored copy of the training set (x2 -> -x2) from build_mlp's "
+            "weights mirrored to match, which gives a train that learns from its data exactly the same network, "
+            "mirrored. Yours fits the data as shipped, not the copy it was given: train must learn from the X "
+            "and y it is passed (does it read the dataset files, or set weights that do not come from them?).")
+    raise AssertionError(message + " Try another learning rate, more epochs or another seed (some "
+                         "initialisations stall in a local minimum), and check your train against the public "
+                         "network tests.")

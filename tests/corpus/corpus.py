@@ -43,7 +43,8 @@ class Mutant:
     fails: the numbers of the tests that must fail (e.g. "1.2", "1.4.3");
     may_fail: number prefixes of tests allowed to fail as well (every other test must pass);
     diagnosis: {test number: text that its failure message must contain};
-    public_blind: why no public test loses points to it (a rule only hidden tests check yet).
+    public_blind: why no public test loses points to it (a rule only hidden tests check yet);
+    score: the total it must get, where stated (the shortcuts).
     """
 
     name: str
@@ -53,6 +54,7 @@ class Mutant:
     may_fail: tuple = ()
     diagnosis: dict = field(default_factory=dict)
     public_blind: str = ""   # why `make grade`'s public tests do not see it yet ("" if they do)
+    score: float | None = None
 
     def unexpected(self, failed):
         """(required tests that passed, failed tests that were neither required nor allowed)."""
@@ -70,7 +72,7 @@ def load_mutants(path=CORPUS / "mutants.toml"):
         edits = m["edit"] if isinstance(m["edit"], list) else [m["edit"]]
         mutants.append(Mutant(name, m["bug"], tuple((e["file"], e["old"], e["new"]) for e in edits),
                               tuple(m["fails"]), tuple(m.get("may_fail", ())), dict(m.get("diagnosis", {})),
-                              m.get("public_blind", "")))
+                              m.get("public_blind", ""), m.get("score")))
     return mutants
 
 

@@ -46,20 +46,8 @@ def test_hidden_numerical_gradient_shapes(student):
 @pytest.mark.submission_files("gradcheck.py")
 def test_hidden_numerical_gradient_closure(student):
     """numerical_gradient with an f that reads x through a closure: x perturbed in place and restored exactly"""
-    x = np.array([[0.1, 0.5, -0.7], [4.0, -0.5, 1.0 / 3.0]])  # +-0.5, 4: x + eps - eps != x
-    xh = student.put(x)
-    f = Func.trace(lambda _ignored: Func.fn("numpy.sum")(Func.fn("numpy.square")(xh.ref)) * 0.5, nparams=1)
-    call = "numerical_gradient(f, x (2, 3)) where f ignores its argument and reads x itself: 0.5 * sum(x^2)"
-    got = student.call("gradcheck.numerical_gradient", f, xh)
     r = Report("closure")
-    suspects = {"x is copied before being perturbed, so an f that reads x through a closure never "
-                "sees the change: perturb x itself, in place": np.zeros_like(x)}
-    suspects.update(F.gradient_suspects(lambda v: 0.5 * np.sum(np.square(v)), x, 1e-5))
-    r.compare(call, got, F.centered(lambda v: 0.5 * np.sum(np.square(v)), x, 1e-5), rtol=1e-6, atol=1e-9,
-              suspects=suspects)
-    after = student.get(xh)
-    r.require(np.array_equal(after, x), f"{call}: x is not restored exactly afterwards: save old = x[i] and set "
-              "x[i] = old at the end, rather than adding and subtracting eps")
+    F.check_closure(r, student, Func, np.array([[0.1, 0.5, -0.7], [4.0, -0.5, 1.0 / 3.0]]))  # +-0.5, 4: not exact
     r.finish()
 
 

@@ -1,4 +1,4 @@
-"""Public tests, part 5: automatic differentiation (5 of the part's 12 points).
+"""Public tests, part 5: automatic differentiation (6 of the part's 12 points).
 
 The functions differentiated are traced: they run in the grader's worker with your Var,
 Dual, sin, cos, exp and log. Expected derivatives come from complex-step differentiation of
@@ -72,4 +72,31 @@ def test_var_backward(student, expect):
              suspects={A.BUG_TEXT["overwrite"]: overwrite,
                        "x * x counts x once: a node used as both operands of a product gets BOTH local "
                        "derivatives added to its grad": 4.0})
+    r.finish()
+
+
+@weight(0.5)
+@number("5.5")
+@visibility("visible")
+@pytest.mark.submission_files("autodiff.py")
+@pytest.mark.depends_on("test_reverse_mode_operators")
+def test_reverse_mode_shared_node(student, expect):
+    """Reverse mode on a graph whose shared node u = x * y reaches the output along three paths"""
+    r = Report("shared node")
+    expr = E.PUBLIC_SHARED
+    A.check_reverse(r, student, Func, expr, operators_ok=A.operators_ok(student, Func),
+                    bugs=expect(cases.bugs_name(expr)))
+    r.finish()
+
+
+@weight(0.5)
+@number("5.6")
+@visibility("visible")
+@pytest.mark.submission_files("autodiff.py")
+@pytest.mark.depends_on("test_reverse_mode_operators")
+def test_reverse_mode_deep_and_wide_graphs(student):
+    """Reverse mode on a graph 4,000 nodes deep (an explicit stack) and on 2,000 inputs (one backward pass)"""
+    r = Report("deep and wide graphs")
+    A.check_deep(r, student, Func, E.PUBLIC_CHAIN)
+    A.check_one_pass(r, student, Func, 2000)
     r.finish()

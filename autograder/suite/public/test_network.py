@@ -31,8 +31,9 @@ def test_build_mlp(student, expect):
 @pytest.mark.submission_files("modules.py", "losses.py", "mlp.py")
 @pytest.mark.depends_on("test_build_mlp", "test_linear_backward", "test_activation_backward[Sigmoid]",
                         "test_loss_backward[BinaryCrossEntropy]")
-def test_network_gradient_check(student, expect):
+def test_network_gradient_check(student, expect, cheap_backward):
     """Whole-network gradient check: every parameter of a 2-3-1 network with cross-entropy"""
+    cheap_backward("Sequential", "BinaryCrossEntropy")
     case = cases.PUBLIC["gradcheck/2-3-1"]
     r = Report("network gradients")
     N.check_network_grads(r, student, case.kwargs, expect(case), seed=301)
@@ -70,8 +71,9 @@ def test_train(student, expect):
 @pytest.mark.submission_files("modules.py", "mlp.py")
 @pytest.mark.depends_on("test_sequential_forward")
 def test_predict(student, expect):
-    """predict: integer labels (output >= 0.5) for one output column"""
-    case = cases.PUBLIC["predict/one-column"]
+    """predict: integer labels (output >= 0.5, label 1 at exactly 0.5) for one output column"""
     r = Report("predict")
-    N.check_predict(r, student, case.kwargs, expect(case))
+    for name in ("predict/one-column", "predict/half"):
+        case = cases.PUBLIC[name]
+        N.check_predict(r, student, case.kwargs, expect(case))
     r.finish()

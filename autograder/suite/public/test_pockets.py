@@ -2,7 +2,10 @@
 
 Your build_mlp and train run in the grader's worker with your hyperparams.toml (checked
 first against the bounds in thresholds.toml) within the dataset's time budget; the grader
-then reads the trained weights and computes the accuracy with its own forward pass. On
+then reads the trained weights and computes the accuracy with its own forward pass. Your
+train is given a mirrored copy of the training set (x2 -> -x2) and starts from build_mlp's
+weights mirrored to match: sign flips are exact, so it ends exactly where it ends on the data
+as shipped, mirrored, and the grader mirrors the weights back. On
 Gradescope the accuracy is measured on fresh test points drawn with a seed you never see
 (the points SPEC.md's 20 points are for); locally (`make grade`) on the test split shipped
 with the assignment (backprop/datasets/<name>_test.csv). The hidden tests score the same
@@ -24,11 +27,8 @@ import pockets
 def test_pocket_accuracy(trained_pocket, pocket_points, note, name):
     """Pocket dataset: accuracy on test points reaches the threshold (Gradescope: fresh points)"""
     trained = trained_pocket(name)
-    if trained.error:
-        raise AssertionError(trained.error)
     threshold = float(pockets.thresholds()["datasets"][name]["threshold"])
     points = pocket_points(name)
-    acc = pockets.accuracy(trained.layers, points.X, points.y)
-    assert acc >= threshold, pockets.explain_accuracy(trained, acc, threshold, points.where)
+    acc = pockets.check_accuracy(trained, points, threshold)
     note(f"{name}: accuracy {acc:.3f} (threshold {threshold:.2f}) on {points.where}; training took "
          f"{trained.seconds:.2f} s.")
