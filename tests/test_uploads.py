@@ -43,7 +43,7 @@ def test_each_upload_gets_its_verdict(graded, name):
     assert all(any(n.startswith(prefix) for n in failed) for prefix in case.fails), failed
     for where, texts in case.says.items():
         outputs = ([results["output"]] if where == "top" else
-                   [t["output"] for n, t in tests.items() if n.startswith(where)])
+                   [t["output"] for n, t in tests.items() if n == where or n.startswith(where + ".")])
         assert outputs, where
         for text in texts:
             assert all(text in out for out in outputs), (where, text, outputs[0][:1500])
