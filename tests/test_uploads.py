@@ -33,6 +33,11 @@ def graded(tmp_path_factory):
         return dict(pool.map(grade, CASES))
 
 
+def _under(number, where):
+    """Test `number` is `where` ("1.1", not "1.10"), one of its cases ("1.1.2"), or in a part ("6.")."""
+    return number == where or number.startswith(where if where.endswith(".") else where + ".")
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_each_upload_gets_its_verdict(graded, name):
     case, results = CASES[name], graded[name]
@@ -43,7 +48,7 @@ def test_each_upload_gets_its_verdict(graded, name):
     assert all(any(n.startswith(prefix) for n in failed) for prefix in case.fails), failed
     for where, texts in case.says.items():
         outputs = ([results["output"]] if where == "top" else
-                   [t["output"] for n, t in tests.items() if n == where or n.startswith(where + ".")])
+                   [t["output"] for n, t in tests.items() if _under(n, where)])
         assert outputs, where
         for text in texts:
             assert all(text in out for out in outputs), (where, text, outputs[0][:1500])
