@@ -12,7 +12,7 @@ The zip holds exactly these paths, and nothing else:
 
 Each Python file must parse (ast.parse) and each TOML file must load; a problem
 stops the packing with a message naming the file and the line. Warnings (stubs
-still raising NotImplementedError) do not stop it. Works on Python 3.10+, with
+still raising NotImplementedError, quiz questions still answered "") do not stop it. Works on Python 3.10+, with
 the standard library only (plus `tomli` on 3.10, installed by `make grade`).
 """
 
@@ -80,6 +80,18 @@ def check_toml(path):
     return []
 
 
+def unanswered(path):
+    """The keys of answers.toml still holding "" (not answered): a warning, not an error."""
+    if tomllib is None:
+        return []
+    try:
+        answers = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []   # check_toml reports it
+    empty = [key for key, value in answers.items() if value == ""]
+    return [f"{path}: {len(empty)} question(s) not answered yet: {', '.join(empty)}"] if empty else []
+
+
 def check(folder):
     """Check every required file under ``folder``. Returns (errors, warnings), lists of str."""
     errors, warnings = [], []
@@ -92,7 +104,10 @@ def check(folder):
             errors += file_errors
             warnings += file_warnings
         else:
-            errors += check_toml(path)
+            file_errors = check_toml(path)
+            errors += file_errors
+            if name == "answers.toml" and not file_errors:
+                warnings += unanswered(path)
     return errors, warnings
 
 

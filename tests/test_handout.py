@@ -175,7 +175,15 @@ def test_submit_refuses_broken_files_with_a_clear_message(tmp_path, capsys, brea
 def test_submit_warns_about_stubs_and_stages_files_as_they_are(tmp_path, capsys):
     _student_folder(tmp_path, ROOT / "assignment")
     assert submit.main(["--folder", str(tmp_path), "--output", str(tmp_path / "s.zip")]) == 0
-    assert "modules.py: still raises NotImplementedError" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "modules.py: still raises NotImplementedError" in printed
+    assert "answers.toml: 9 question(s) not answered yet: objective_matching, " in printed
+    text = (tmp_path / "answers.toml").read_text(encoding="utf-8")
+    (tmp_path / "answers.toml").write_text(text.replace('objective_matching = ""', 'objective_matching = "E"'),
+                                           encoding="utf-8")
+    assert submit.main(["--folder", str(tmp_path), "--output", str(tmp_path / "s.zip")]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "not answered" in ln)
+    assert "answers.toml: 8 question(s) not answered yet: calc_dy_dx" in line and "objective_matching" not in line
     (tmp_path / "backprop" / "mlp.py").write_text("def f(:\n")
     stage = tmp_path / "stage"
     (stage / "backprop").mkdir(parents=True)

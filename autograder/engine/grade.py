@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import textwrap
 import sys
 from pathlib import Path
 
@@ -40,9 +41,10 @@ def _natural(number: str | None) -> tuple:
 
 
 def _message_lines(output: str) -> list[str]:
-    """The first few meaningful lines of a Markdown message, without fences or emphasis."""
+    """The first few meaningful lines of a Markdown message, without fences or bold markers
+    (only paired ones: `p ** self` in a formula stays)."""
     lines = [ln.strip() for ln in markdown_to_text(output).splitlines()]
-    lines = [re.sub(r"\*\*", "", ln) for ln in lines if ln and not ln.startswith("```")]
+    lines = [re.sub(r"\*\*(\S(?:.*?\S)?)\*\*", r"\1", ln) for ln in lines if ln and not ln.startswith("```")]
     return lines[:MESSAGE_LINES]
 
 
@@ -57,13 +59,16 @@ def format_table(results: dict, public_only: bool) -> str:
     tests = sorted(results["tests"], key=lambda t: _natural(t.get("number")))
     rows = [f"{'#':<8} {'test':<{NAME_WIDTH}} {'points':>11}  status", "-" * (NAME_WIDTH + 30)]
     for t in tests:
-        name = t["name"] if len(t["name"]) <= NAME_WIDTH else t["name"][:NAME_WIDTH - 3] + "..."
+        name, *more = textwrap.wrap(t["name"], NAME_WIDTH) or [""]   # whole names, wrapped
         elsewhere = _points_elsewhere(t)
         points = f"({elsewhere:g} later)" if elsewhere is not None else f"{t['score']:g}/{t['max_score']:g}"
         status = ("checked" if elsewhere is not None else "ok") if t["status"] == "passed" else "FAILED"
         rows.append(f"{t.get('number', ''):<8} {name:<{NAME_WIDTH}} {points:>11}  {status}")
-        if t["status"] != "passed":
-            rows += [f"{'':<8}   {ln}" for ln in _message_lines(t.get("output", ""))]
+        rows += [f"{'':<8} {line}" for line in more]
+        if t["status"] != "passed" or elsewhere is None:   # a failure's message, a passing test's notes
+            rows += [wrapped for ln in _message_lines(t.get("output", ""))
+                     for wrapped in textwrap.wrap(ln, NAME_WIDTH + 30, initial_indent=" " * 11,
+                                                  subsequent_indent=" " * 13)]
     got = sum(t["score"] for t in tests)
     out_of = sum(t["max_score"] for t in tests)
     later = [p for p in map(_points_elsewhere, tests) if p is not None]

@@ -337,3 +337,23 @@ def test_backprop_public_suite_gives_the_reference_full_marks(tmp_path):
     failed = [(t.get("number"), t["output"][:300]) for t in res["tests"] if t["status"] != "passed"]
     assert res["tests"] and failed == []
     assert "Public tests:" in res["output"]
+
+
+def test_grade_table_shows_whole_names_formulas_and_notes():
+    from engine.grade import format_table
+    long_name = "Pocket dataset: accuracy on test points reaches the threshold (Gradescope: fresh points)"
+    results = {"tests": [
+        {"number": "3.1.1", "name": long_name, "score": 2, "max_score": 2, "status": "passed",
+         "output": "diagonal_band: accuracy 1.000 (threshold 0.97); training took 0.21 s (budget 10 s)."},
+        {"number": "3.1.2", "name": long_name, "score": 2, "max_score": 2, "status": "passed", "output": ""},
+        {"number": "5.1", "name": "Reverse mode", "score": 0, "max_score": 1.5, "status": "failed",
+         "output": "**Likely cause:** du/dself = p * self ** (p - 1)"},
+    ]}
+    table = format_table(results, public_only=True)
+    import textwrap
+    assert all(piece in table for piece in textwrap.wrap(long_name, 52)) and "..." not in table
+    flowing = " ".join(table.split())
+    assert "training took 0.21 s (budget 10 s)" in flowing
+    assert "Likely cause: du/dself = p * self ** (p - 1)" in flowing
+    assert "Total (public tests): 4 / 5.5 points" in table
+    assert all(len(line) <= 100 for line in table.splitlines())
