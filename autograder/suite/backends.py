@@ -89,7 +89,7 @@ class Reference:
 
     call = make
 
-    def method(self, obj, name, *args, timeout=None, **kwargs):
+    def method(self, obj, name, *args, timeout=None, budget=None, keep=False, **kwargs):
         return copy.deepcopy(getattr(obj, name)(*args, **kwargs))
 
     def attr(self, obj, name):
@@ -158,11 +158,13 @@ class Student:
 
     call = make
 
-    def method(self, obj, name, *args, timeout=None, **kwargs):
+    def method(self, obj, name, *args, timeout=None, budget=None, keep=False, **kwargs):
+        """budget: as for `make`; keep: the result stays in the worker (a Ref), nothing is sent back."""
         what = f"{_cls(obj)}.{_call_text(name, args, kwargs)}"
-        extra = {} if timeout is None else {"timeout": timeout}
+        extra = ({} if timeout is None else {"timeout": timeout}) if budget is None else {
+            "timeout": self.remote.Budget(budget)}
         args, kwargs = _unwrap(args), {k: _unwrap(v) for k, v in kwargs.items()}
-        return self._run(what, self.sb.method, obj, name, *args, **kwargs, **extra)
+        return self._run(what, self.sb.method, obj, name, *args, keep=keep, **kwargs, **extra)
 
     def attr(self, obj, name):
         return self._run(f"reading {_cls(obj)}.{name}", self.sb.attr, obj, name)
@@ -197,7 +199,10 @@ class Student:
         Call = self.remote.Call
         names = Call("builtins.map", Call("operator.attrgetter", "__class__.__name__"),
                      Call("builtins.dict.values", log))
-        return self._run("reading the evaluation log", self.sb.call, "builtins.list", names)
+        found = self._run("reading the evaluation log", self.sb.call, "builtins.list", names)
+        if not isinstance(found, list) or not all(isinstance(n, str) for n in found):
+            return ["<a class whose name could not be read>"]   # a __class__ that is not a class
+        return found
 
     def rng(self, seed):
         """A Generator kept in the worker (a Ref), so that several calls share its state."""
